@@ -1,0 +1,4 @@
+# Copyright (c) mmdl contributors. All rights reserved.
+from .digits import DigitsDataset
+
+__all__ = ['DigitsDataset']

@@ -1,0 +1,188 @@
+# Copyright (c) mmdl contributors. All rights reserved.
+"""mmdl's runner: mmengine's ``Runner`` made to work on CPU-only machines,
+with torch >= 2.6 checkpoints and with models that own their
+``train_step``."""
+import contextlib
+import copy
+import os
+import os.path as osp
+from typing import Dict, Iterator, Optional
+
+import torch
+from mmengine.dist import is_distributed, master_only
+from mmengine.fileio import LocalBackend, get_file_backend
+from mmengine.model import BaseModel, is_model_wrapper
+from mmengine.runner import Runner
+from torch import nn
+
+from mmdl.registry import MODEL_WRAPPERS, RUNNERS
+from .checkpoint import find_latest_checkpoint, message_hub_to_plain
+
+#: Wrapper used in distributed runs for models that override
+#: ``BaseModel.train_step`` (mmengine's default DDP wrapper would bypass it).
+DELEGATING_WRAPPER = 'DelegatingDistributedDataParallel'
+
+
+@contextlib.contextmanager
+def _no_cuda_set_device() -> Iterator[None]:
+    """Make ``torch.cuda.set_device`` a no-op while CUDA is unavailable.
+
+    mmengine 0.10.7's ``pytorch`` and ``slurm`` launchers call it
+    unconditionally before ``init_process_group``.
+    """
+    original = torch.cuda.set_device
+    torch.cuda.set_device = lambda device: None
+    try:
+        yield
+    finally:
+        torch.cuda.set_device = original
+
+
+def overrides_train_step(model: nn.Module) -> bool:
+    """Whether ``model`` implements its own ``BaseModel.train_step``."""
+    return (isinstance(model, BaseModel)
+            and type(model).train_step is not BaseModel.train_step)
+
+
+@RUNNERS.register_module()
+class MMDLRunner(Runner):
+    """``mmengine.runner.Runner`` with the fixes mmdl relies on.
+
+    Differences from mmengine 0.10.7's runner, all transparent to configs:
+
+    * **CPU distributed.** Without CUDA, a distributed launch uses the
+      ``gloo`` backend (when ``env_cfg.dist_cfg.backend`` is the default
+      ``nccl``), skips ``torch.cuda.set_device`` and wraps the model without
+      ``device_ids``.
+    * **Own ``train_step``.** In a distributed run, a model that overrides
+      ``BaseModel.train_step`` and has no ``model_wrapper_cfg`` is wrapped in
+      :class:`~mmdl.models.DelegatingDistributedDataParallel`, which calls
+      that ``train_step`` (mmengine's default wrapper silently does not).
+    * **Checkpoints.** Local checkpoints are written to a temporary file and
+      renamed, so a kill while saving never leaves a truncated file; the
+      message hub is stored as plain data so that loading works with
+      ``weights_only=True`` (see :mod:`mmdl.engine.runner.checkpoint`);
+      ``resume=True`` without a path falls back to the newest
+      ``epoch_N.pth``/``iter_N.pth`` when the ``last_checkpoint`` pointer is
+      unusable.
+    """
+
+    def setup_env(self, env_cfg: Dict) -> None:
+        """Set up the environment; on a machine without CUDA initialise
+        the process group with gloo.
+
+        Args:
+            env_cfg (dict): The ``env_cfg`` of the config.
+        """
+        if (self.distributed and not is_distributed()
+                and not torch.cuda.is_available()):
+            env_cfg = copy.deepcopy(env_cfg)
+            dist_cfg = env_cfg.setdefault('dist_cfg', {})
+            if dist_cfg.get('backend', 'nccl') == 'nccl':
+                dist_cfg['backend'] = 'gloo'
+            with _no_cuda_set_device():
+                super().setup_env(env_cfg)
+        else:
+            super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg: Optional[Dict],
+                   model: nn.Module) -> nn.Module:
+        """Wrap the model for distributed training.
+
+        Args:
+            model_wrapper_cfg (dict, optional): Config of the wrapper.
+            model (nn.Module): The model.
+
+        Returns:
+            nn.Module: The (possibly wrapped) model.
+        """
+        if self.distributed and not is_model_wrapper(model):
+            if model_wrapper_cfg is None:
+                model_wrapper_cfg = dict(
+                    type='MMDistributedDataParallel',
+                    broadcast_buffers=False,
+                    find_unused_parameters=self.cfg.get(
+                        'find_unused_parameters', False))
+                if overrides_train_step(model):
+                    model_wrapper_cfg['type'] = DELEGATING_WRAPPER
+            model_wrapper_cfg = copy.deepcopy(dict(model_wrapper_cfg))
+            wrapper_type = model_wrapper_cfg.get('type',
+                                                 'MMDistributedDataParallel')
+            # mmengine builds the wrapper from its root registry, which only
+            # sees mmdl's wrappers with the scope prefix.
+            if (isinstance(wrapper_type, str) and '.' not in wrapper_type
+                    and wrapper_type in MODEL_WRAPPERS.module_dict):
+                model_wrapper_cfg['type'] = f'mmdl.{wrapper_type}'
+            if not torch.cuda.is_available():
+                model_wrapper_cfg.setdefault('device_ids', None)
+            if (overrides_train_step(model)
+                    and 'Delegating' not in str(model_wrapper_cfg['type'])):
+                self.logger.warning(
+                    f'{type(model).__name__} overrides train_step but is '
+                    f'wrapped in {model_wrapper_cfg["type"]}; make sure that '
+                    'wrapper calls it.')
+        return super().wrap_model(model_wrapper_cfg, model)
+
+    def call_hook(self, fn_name: str, **kwargs) -> None:
+        """Call hooks; convert the message hub to plain data after the
+        ``before_save_checkpoint`` hooks have run.
+
+        Args:
+            fn_name (str): The hook method.
+            **kwargs: Arguments of the hook method.
+        """
+        super().call_hook(fn_name, **kwargs)
+        if fn_name == 'before_save_checkpoint':
+            checkpoint = kwargs['checkpoint']
+            checkpoint['message_hub'] = message_hub_to_plain(
+                checkpoint['message_hub'])
+
+    @master_only
+    def save_checkpoint(self,
+                        out_dir: str,
+                        filename: str,
+                        file_client_args: Optional[dict] = None,
+                        save_optimizer: bool = True,
+                        save_param_scheduler: bool = True,
+                        meta: Optional[dict] = None,
+                        by_epoch: bool = True,
+                        backend_args: Optional[dict] = None) -> None:
+        """Save a checkpoint; atomically (temporary file, then rename) for
+        local directories.
+
+        Args are those of ``mmengine.runner.Runner.save_checkpoint``.
+        """
+        kwargs = dict(
+            file_client_args=file_client_args,
+            save_optimizer=save_optimizer,
+            save_param_scheduler=save_param_scheduler,
+            meta=meta,
+            by_epoch=by_epoch,
+            backend_args=backend_args)
+        local = file_client_args is None and isinstance(
+            get_file_backend(out_dir, backend_args=backend_args),
+            LocalBackend)
+        if not local:
+            super().save_checkpoint(out_dir, filename, **kwargs)
+            return
+        tmp_name = f'.{filename}.tmp{os.getpid()}'
+        try:
+            super().save_checkpoint(out_dir, tmp_name, **kwargs)
+            os.replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+        finally:
+            if osp.exists(osp.join(out_dir, tmp_name)):
+                os.remove(osp.join(out_dir, tmp_name))
+
+    def load_or_resume(self) -> None:
+        """Load or resume; ``resume=True`` without ``load_from`` picks the
+        latest checkpoint of the work dir (see
+        :func:`~mmdl.engine.runner.checkpoint.find_latest_checkpoint`)."""
+        if not self._has_loaded and self._resume and self._load_from is None:
+            latest = find_latest_checkpoint(self.work_dir)
+            if latest is None:
+                self.logger.info(f'No checkpoint found in {self.work_dir}; '
+                                 'training starts from scratch.')
+                self._resume = False
+            else:
+                self._load_from = latest
+        super().load_or_resume()

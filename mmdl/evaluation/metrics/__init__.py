@@ -1,0 +1,3 @@
+# Copyright (c) mmdl contributors. All rights reserved.
+"""Metrics of mmdl (face verification, continual-learning matrices, ...)."""
+__all__: list = []
