@@ -12,6 +12,9 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # reseed all generators per epoch so that --resume reproduces the
+    # uninterrupted run (mmdl.engine.hooks.EpochSeedHook)
+    epoch_seed=dict(type='EpochSeedHook'),
     visualization=dict(type='mmpretrain.VisualizationHook', enable=False),
 )
 

@@ -58,8 +58,16 @@ def check_cfg_options(cfg: Mapping, options: Optional[Mapping]) -> None:
     for full_key in options or {}:
         node: Any = _as_mapping(cfg)
         parts = full_key.split('.')
-        for depth, part in enumerate(parts[:-1]):
+        for depth, part in enumerate(parts):
             where = '.'.join(parts[:depth]) or 'the config'
+            if depth == len(parts) - 1:
+                # the leaf may be new, but its parent must hold keys
+                if not isinstance(node, (Mapping, list, tuple)):
+                    raise ConfigError(
+                        f"--cfg-options {full_key}: {where} is a "
+                        f"{type(node).__name__}, not a dict, so it has no "
+                        f"key '{part}'")
+                break
             if isinstance(node, Mapping):
                 if part not in node:
                     close = difflib.get_close_matches(part, list(node), 1)

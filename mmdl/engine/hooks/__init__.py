@@ -1,3 +1,4 @@
 # Copyright (c) mmdl contributors. All rights reserved.
-"""Hooks of mmdl (method-specific hooks such as ``KFACBNHook`` live here)."""
-__all__: list = []
+from .epoch_seed_hook import EpochSeedHook, epoch_seed
+
+__all__ = ['EpochSeedHook', 'epoch_seed']
