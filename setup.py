@@ -9,7 +9,6 @@ mmcv-lite only where no mmcv distribution is present.
 """
 import os.path as osp
 import re
-
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))

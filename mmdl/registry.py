@@ -82,9 +82,7 @@ LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['mmdl.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['mmdl.engine'])
 # Log processors.
 LOG_PROCESSORS = Registry(
-    'log processor',
-    parent=MMENGINE_LOG_PROCESSORS,
-    locations=['mmdl.engine'])
+    'log processor', parent=MMENGINE_LOG_PROCESSORS, locations=['mmdl.engine'])
 # Optimizers to optimize the model weights.
 OPTIMIZERS = Registry(
     'optimizer', parent=MMENGINE_OPTIMIZERS, locations=['mmdl.engine'])
@@ -113,9 +111,7 @@ DATASETS = Registry(
     'dataset', parent=MMENGINE_DATASETS, locations=['mmdl.datasets'])
 # Samplers of datasets.
 DATA_SAMPLERS = Registry(
-    'data sampler',
-    parent=MMENGINE_DATA_SAMPLERS,
-    locations=['mmdl.datasets'])
+    'data sampler', parent=MMENGINE_DATA_SAMPLERS, locations=['mmdl.datasets'])
 # Data transforms of pipelines.
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, locations=['mmdl.datasets'])
@@ -128,9 +124,7 @@ TRANSFORMS = Registry(
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['mmdl.models'])
 # Model wrappers like `DelegatingDistributedDataParallel`.
 MODEL_WRAPPERS = Registry(
-    'model_wrapper',
-    parent=MMENGINE_MODEL_WRAPPERS,
-    locations=['mmdl.models'])
+    'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, locations=['mmdl.models'])
 # Weight initialisation methods.
 WEIGHT_INITIALIZERS = Registry(
     'weight initializer',

@@ -27,8 +27,9 @@ def run_tool(args, cwd=REPO_ROOT, env=None, timeout=600):
 
 def python_tool(name, *args, **kwargs):
     """Run ``tools/<name>`` with this interpreter."""
-    return run_tool([sys.executable, osp.join(REPO_ROOT, 'tools', name)] +
-                    [str(a) for a in args], **kwargs)
+    return run_tool(
+        [sys.executable, osp.join(REPO_ROOT, 'tools', name)] +
+        [str(a) for a in args], **kwargs)
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ import textwrap
 
 import mmengine.registry as mmengine_registry
 import pytest
+from conftest import run_tool
 from mmengine.registry import DefaultScope
 
 import mmdl.registry as mmdl_registry
-from conftest import run_tool
 
 # mmdl registry name -> mmengine root it must be parented on
 PAIRS = {
@@ -138,7 +138,8 @@ from mmengine.runner import Runner
 cfg = Config.fromfile(sys.argv[1])
 cfg.work_dir = sys.argv[2]
 runner = Runner.from_cfg(cfg)
-assert type(runner.train_dataloader.dataset).__module__ == 'mmdl.datasets.digits'
+dataset = runner.train_dataloader.dataset
+assert type(dataset).__module__ == 'mmdl.datasets.digits'
 runner.train()
 metrics = runner.val_loop.run()
 print('ACC', metrics['accuracy/top1'])

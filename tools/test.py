@@ -2,20 +2,17 @@
 """Test (and evaluate) a checkpoint (same interface as mmpretrain's
 test.py)."""
 import argparse
-import os
 import os.path as osp
-from copy import deepcopy
 
 import mmengine
-import torch
-from mmengine.config import ConfigDict
 from mmengine.evaluator import DumpResults
-from mmengine.registry import RUNNERS
 
 import mmdl  # noqa: F401  (installs mmdl's checkpoint loader)
-from mmdl.engine import MMDLRunner, trust_checkpoint
+from mmdl.engine import trust_checkpoint
 from mmdl.utils import check_cfg_options, check_checkpoint, check_data_roots
-from mmdl.utils.cli import CfgOptionsAction, friendly_errors, load_config
+from mmdl.utils.cli import (CfgOptionsAction, add_launcher_args, build_runner,
+                            export_local_rank, friendly_errors, load_config,
+                            set_dataloader_defaults)
 
 
 def parse_args(argv=None):
@@ -51,15 +48,11 @@ def parse_args(argv=None):
         action='store_true',
         help='unpickle the checkpoint without mmdl\'s allow-list (only for '
         'files from a source you trust)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launcher_args(parser)
     args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.out is None and args.out_item is not None:
+        parser.error('--out-item needs --out (the file to write)')
+    export_local_rank(args)
     return args
 
 
@@ -80,16 +73,7 @@ def merge_args(cfg, args):
     if args.amp:
         cfg.test_cfg.fp16 = True
 
-    default_dataloader_cfg = ConfigDict(
-        pin_memory=torch.cuda.is_available(),
-        collate_fn=dict(type='default_collate'),
-    )
-    if cfg.get('test_dataloader', None) is not None:
-        dataloader_cfg = deepcopy(default_dataloader_cfg)
-        dataloader_cfg.update(cfg.test_dataloader)
-        cfg.test_dataloader = dataloader_cfg
-        if args.no_pin_memory:
-            cfg.test_dataloader.pin_memory = False
+    set_dataloader_defaults(cfg, 'test_dataloader', args.no_pin_memory)
 
     if args.cfg_options is not None:
         check_cfg_options(cfg, args.cfg_options)
@@ -99,9 +83,6 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.out is None and args.out_item is not None:
-        raise ValueError('Please use `--out` argument to specify the '
-                         'path of the output file before using `--out-item`.')
 
     with friendly_errors(osp.basename(__file__)) as errors:
         check_checkpoint(args.checkpoint, 'checkpoint')
@@ -110,10 +91,7 @@ def main(argv=None):
         cfg = errors.cfg = load_config(args.config)
         cfg = merge_args(cfg, args)
         check_data_roots(cfg)
-        if 'runner_type' in cfg:
-            runner = RUNNERS.build(cfg)
-        else:
-            runner = MMDLRunner.from_cfg(cfg)
+        runner = build_runner(cfg)
 
         if args.out and args.out_item in ['pred', None]:
             runner.test_evaluator.metrics.append(

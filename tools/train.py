@@ -1,18 +1,17 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 """Train a model from a config (same interface as mmpretrain's train.py)."""
 import argparse
-import os
 import os.path as osp
-from copy import deepcopy
 
 import torch
-from mmengine.config import ConfigDict
-from mmengine.registry import RUNNERS
 
 import mmdl  # noqa: F401  (installs mmdl's checkpoint loader)
-from mmdl.engine import MMDLRunner, trust_checkpoint
-from mmdl.utils import check_cfg_options, check_checkpoint, check_data_roots
-from mmdl.utils.cli import CfgOptionsAction, friendly_errors, load_config
+from mmdl.engine import trust_checkpoint
+from mmdl.utils import (ConfigError, check_cfg_options, check_checkpoint,
+                        check_data_roots)
+from mmdl.utils.cli import (CfgOptionsAction, add_launcher_args, build_runner,
+                            export_local_rank, friendly_errors, load_config,
+                            set_dataloader_defaults)
 
 
 def parse_args(argv=None):
@@ -66,18 +65,9 @@ def parse_args(argv=None):
         'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
         'Note that the quotation marks are necessary and that no white space '
         'is allowed.')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # When using PyTorch version >= 2.0.0, the `torch.distributed.launch`
-    # will pass the `--local-rank` parameter to `tools/train.py` instead
-    # of `--local_rank`.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launcher_args(parser)
     args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    export_local_rank(args)
     return args
 
 
@@ -99,6 +89,10 @@ def merge_args(cfg, args):
 
     # enable automatic-mixed-precision training
     if args.amp is True:
+        if not torch.cuda.is_available():
+            raise ConfigError('--amp: mixed precision training needs a GPU '
+                              "(mmengine's AmpOptimWrapper); this machine "
+                              'has no CUDA device')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         assert optim_wrapper in ['OptimWrapper', 'AmpOptimWrapper'], \
             '`--amp` is not supported custom optimizer wrapper type ' \
@@ -118,44 +112,15 @@ def merge_args(cfg, args):
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
 
-    # set dataloader args
-    # pinning only helps with a GPU; persistent workers need workers
-    default_dataloader_cfg = ConfigDict(
-        pin_memory=torch.cuda.is_available(),
-        persistent_workers=True,
-        collate_fn=dict(type='default_collate'),
-    )
-
-    def set_default_dataloader_cfg(cfg, field):
-        if cfg.get(field, None) is None:
-            return
-        dataloader_cfg = deepcopy(default_dataloader_cfg)
-        if not cfg[field].get('num_workers', 0):
-            dataloader_cfg.persistent_workers = False
-        dataloader_cfg.update(cfg[field])
-        cfg[field] = dataloader_cfg
-        if args.no_pin_memory:
-            cfg[field]['pin_memory'] = False
-        if args.no_persistent_workers:
-            cfg[field]['persistent_workers'] = False
-
-    set_default_dataloader_cfg(cfg, 'train_dataloader')
-    set_default_dataloader_cfg(cfg, 'val_dataloader')
-    set_default_dataloader_cfg(cfg, 'test_dataloader')
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        set_dataloader_defaults(cfg, field, args.no_pin_memory,
+                                args.no_persistent_workers)
 
     if args.cfg_options is not None:
         check_cfg_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
 
     return cfg
-
-
-def build_runner(cfg):
-    """Build the runner: ``runner_type`` if the config names one, else
-    :class:`~mmdl.engine.MMDLRunner`."""
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return MMDLRunner.from_cfg(cfg)
 
 
 def main(argv=None):

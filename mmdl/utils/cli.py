@@ -1,12 +1,14 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 """Helpers shared by the command-line tools in ``tools/``."""
+import argparse
 import os
 import os.path as osp
 import sys
 from types import TracebackType
 from typing import Optional, Type
 
-from mmengine.config import Config, DictAction
+import torch
+from mmengine.config import Config, ConfigDict, DictAction
 
 from .config_checks import explain_error
 
@@ -21,6 +23,65 @@ class CfgOptionsAction(DictAction):
                 parser.error(f'argument {option_string}: {item!r} is not of '
                              'the form KEY=VALUE')
         super().__call__(parser, namespace, values, option_string)
+
+
+def add_launcher_args(parser: argparse.ArgumentParser) -> None:
+    """Add ``--launcher`` and ``--local-rank`` (passed by the deprecated
+    ``torch.distributed.launch``)."""
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def export_local_rank(args: argparse.Namespace) -> None:
+    """Set ``LOCAL_RANK`` from ``--local-rank`` unless the launcher did."""
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+
+
+def set_dataloader_defaults(cfg: Config,
+                            field: str,
+                            no_pin_memory: bool = False,
+                            no_persistent_workers: bool = False) -> None:
+    """Fill a dataloader config with the tools' defaults.
+
+    ``pin_memory`` defaults to whether CUDA is available (pinning only
+    helps a GPU) and ``persistent_workers`` to whether there are workers
+    (PyTorch rejects it otherwise); values in the config win, the ``--no-*``
+    flags win over both.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        field (str): ``'train_dataloader'``, ``'val_dataloader'`` or
+            ``'test_dataloader'``; missing or None fields are skipped.
+        no_pin_memory (bool): Force ``pin_memory=False``.
+        no_persistent_workers (bool): Force ``persistent_workers=False``.
+    """
+    if cfg.get(field, None) is None:
+        return
+    loader = ConfigDict(
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=bool(cfg[field].get('num_workers', 0)),
+        collate_fn=dict(type='default_collate'))
+    loader.update(cfg[field])
+    if no_pin_memory:
+        loader.pin_memory = False
+    if no_persistent_workers:
+        loader.persistent_workers = False
+    cfg[field] = loader
+
+
+def build_runner(cfg: Config):
+    """Build the runner named by ``runner_type`` (mmdl's configs name
+    ``mmdl.MMDLRunner``), or :class:`~mmdl.engine.MMDLRunner`."""
+    if 'runner_type' in cfg:
+        from mmengine.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    from mmdl.engine import MMDLRunner
+    return MMDLRunner.from_cfg(cfg)
 
 
 def load_config(path: str) -> Config:

@@ -27,8 +27,10 @@ def test_split_covers_sklearn_digits_exactly():
 def test_all_classes_in_both_splits():
     for split in ('train', 'test'):
         dataset = DigitsDataset(split=split)
-        labels = {dataset.get_data_info(i)['gt_label']
-                  for i in range(len(dataset))}
+        labels = {
+            dataset.get_data_info(i)['gt_label']
+            for i in range(len(dataset))
+        }
         assert labels == set(range(10))
 
 

@@ -3,36 +3,42 @@
 CUDA."""
 import os
 import os.path as osp
+import re
 import sys
 
 import pytest
 import torch
-
-from conftest import REPO_ROOT, run_tool
+from conftest import REPO_ROOT, python_tool, run_tool
 
 HERE = osp.dirname(osp.abspath(__file__))
+
+
+def _env(port):
+    path = osp.dirname(sys.executable) + os.pathsep + os.environ['PATH']
+    # torchrun from this interpreter's environment; no CUDA
+    return dict(
+        PATH=path, PYTHONPATH=HERE, PORT=str(port), CUDA_VISIBLE_DEVICES='')
 
 
 def _dist_train(tmp_path, config_text, port):
     config = tmp_path / 'cfg.py'
     config.write_text(config_text)
-    env = {
-        # torchrun from this interpreter's environment
-        'PATH': osp.dirname(sys.executable) + os.pathsep +
-        os.environ.get('PATH', ''),
-        'PYTHONPATH': HERE,
-        'PORT': str(port),
-        'CUDA_VISIBLE_DEVICES': '',
-    }
+    script = osp.join(REPO_ROOT, 'tools', 'dist_train.sh')
     result = run_tool([
-        'bash',
-        osp.join(REPO_ROOT, 'tools', 'dist_train.sh'),
+        'bash', script,
         str(config), '2', '--work-dir',
         str(tmp_path / 'work')
     ],
-                      env=env)
+                      env=_env(port))
     assert result.returncode == 0, result.stderr[-4000:]
     return [torch.load(tmp_path / f'rank{r}.pth') for r in range(2)]
+
+
+def _accuracy(result):
+    assert result.returncode == 0, result.stderr[-4000:]
+    found = re.findall(r'accuracy/top1: ([\d.]+)',
+                       result.stdout + result.stderr)
+    return float(found[-1])
 
 
 def _config(tmp_path, model_type=None):
@@ -42,7 +48,8 @@ def _config(tmp_path, model_type=None):
         f'_base_ = [{quick!r}]',
         "custom_imports = dict(imports=['rank_dump'], "
         'allow_failed_imports=False)',
-        f'custom_hooks = [dict(type="RankDumpHook", out_dir={str(tmp_path)!r})]',
+        'custom_hooks = [dict(type="RankDumpHook", '
+        f'out_dir={str(tmp_path)!r})]',
         'train_cfg = dict(max_epochs=2)',
     ]
     if model_type:
@@ -57,7 +64,21 @@ def test_dist_train_cpu_two_processes_identical_weights(tmp_path):
     assert ranks[0]['wrapper'] == 'MMDistributedDataParallel'
     for key, value in ranks[0]['state_dict'].items():
         assert torch.equal(value, ranks[1]['state_dict'][key]), key
-    assert (tmp_path / 'work' / 'epoch_2.pth').exists()
+    checkpoint = str(tmp_path / 'work' / 'epoch_2.pth')
+
+    # distributed testing (padded sampler, gathered results) gives exactly
+    # the single-process accuracy
+    quick = osp.join(REPO_ROOT, 'configs', 'quickstart',
+                     'lenet5_1xb32-40e_digits.py')
+    single = _accuracy(python_tool('test.py', quick, checkpoint))
+    dist = _accuracy(
+        run_tool([
+            'bash',
+            osp.join(REPO_ROOT, 'tools', 'dist_test.sh'), quick, checkpoint,
+            '2'
+        ],
+                 env=_env(29623)))
+    assert dist == single
 
 
 @pytest.mark.dist

@@ -1,7 +1,6 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 """Common mistakes end with one line naming the key or path."""
 import pytest
-
 from conftest import python_tool
 
 
@@ -85,3 +84,12 @@ def test_unknown_argument_of_a_component(quick_config, tmp_path):
     line = _one_line_error(result)
     assert "unknown argument 'max_epoch'" in line
     assert 'train_cfg.max_epoch' in line
+
+
+@pytest.mark.skipif(
+    __import__('torch').cuda.is_available(), reason='checks the CPU path')
+def test_amp_without_gpu(quick_config, tmp_path):
+    result = python_tool('train.py', quick_config, '--work-dir', tmp_path,
+                         '--amp')
+    assert '--amp: mixed precision training needs a GPU' in _one_line_error(
+        result)

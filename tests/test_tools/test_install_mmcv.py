@@ -3,7 +3,6 @@ import importlib.util
 import os.path as osp
 
 import pytest
-
 from conftest import REPO_ROOT
 
 spec = importlib.util.spec_from_file_location(
@@ -40,10 +39,19 @@ def test_compiled_mmcv_never_replaced_even_with_full_leftover():
 
 
 @pytest.mark.parametrize('installed,match', [
-    ({'mmcv-full': '1.7.2'}, 'mmcv-full'),
-    ({'mmcv': '1.7.0'}, 'mmcv==1.7.0'),
-    ({'mmcv': '2.4.1'}, '>=2.0.0,<2.4.0'),
-    ({'mmcv': '2.1.0', 'mmcv-lite': '2.2.0'}, 'both'),
+    ({
+        'mmcv-full': '1.7.2'
+    }, 'mmcv-full'),
+    ({
+        'mmcv': '1.7.0'
+    }, 'mmcv==1.7.0'),
+    ({
+        'mmcv': '2.4.1'
+    }, '>=2.0.0,<2.4.0'),
+    ({
+        'mmcv': '2.1.0',
+        'mmcv-lite': '2.2.0'
+    }, 'both'),
 ])
 def test_incompatible_environments_are_refused(installed, match):
     with pytest.raises(RuntimeError, match=match):

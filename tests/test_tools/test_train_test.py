@@ -4,7 +4,6 @@ import re
 
 import pytest
 import torch
-
 from conftest import python_tool
 
 from mmdl.engine.runner.checkpoint import load_checkpoint_file
@@ -31,8 +30,8 @@ def test_quickstart_reaches_95_percent(quick_config, tmp_path):
                          tmp_path / 'test', '--out', tmp_path / 'pred.pkl')
     assert result.returncode == 0, result.stderr[-4000:]
     accuracy = float(
-        re.findall(r'accuracy/top1: ([\d.]+)', result.stdout +
-                   result.stderr)[-1])
+        re.findall(r'accuracy/top1: ([\d.]+)',
+                   result.stdout + result.stderr)[-1])
     assert accuracy >= 95.0
     assert (tmp_path / 'pred.pkl').stat().st_size > 0
 
@@ -74,3 +73,16 @@ def test_resume_from_explicit_path(quick_config, tmp_path):
                     'train_cfg.max_epochs=2')
     assert 'resumed epoch: 1' in result.stdout + result.stderr
     assert (tmp_path / 'other' / 'epoch_2.pth').exists()
+
+
+def test_no_validate_and_auto_scale_lr(quick_config, tmp_path):
+    """--auto-scale-lr scales lr 0.05 by batch 64 / base 32; --no-validate
+    skips validation."""
+    result = _train(quick_config, tmp_path, '--no-validate', '--auto-scale-lr',
+                    '--cfg-options', 'train_cfg.max_epochs=1',
+                    'train_dataloader.batch_size=64',
+                    'default_hooks.logger.interval=5')
+    log = result.stdout + result.stderr
+    assert 'lr: 1.0000e-01' in log
+    assert 'Epoch(val)' not in log
+    assert (tmp_path / 'epoch_1.pth').exists()

@@ -23,8 +23,8 @@ mmdl keeps ``weights_only=True`` instead:
   ``MMDL_TRUSTED_CHECKPOINTS`` environment variable).
 * Checkpoints written by :class:`~mmdl.engine.runner.MMDLRunner` store the
   message hub as plain data (:func:`message_hub_to_plain`), so they contain
-  no ``HistoryBuffer`` and no ``getattr`` at all; :func:`message_hub_from_plain`
-  rebuilds the buffers on load.
+  no ``HistoryBuffer`` and no ``getattr`` at all;
+  :func:`message_hub_from_plain` rebuilds the buffers on load.
 """
 import os
 import os.path as osp
@@ -113,8 +113,8 @@ def checkpoint_allowlist() -> List[Union[Callable, Tuple[Callable, str]]]:
         (np.dtype, 'numpy.dtype'),
     ]
     for core in ('numpy.core', 'numpy._core'):
-        allowed.append((multiarray._reconstruct,
-                        f'{core}.multiarray._reconstruct'))
+        allowed.append(
+            (multiarray._reconstruct, f'{core}.multiarray._reconstruct'))
         allowed.append((multiarray.scalar, f'{core}.multiarray.scalar'))
     # numpy >= 1.25 may pickle dtypes through their classes.
     for name in ('Float64DType', 'Float32DType', 'Float16DType', 'Int64DType',
@@ -254,8 +254,9 @@ def message_hub_from_plain(state: Dict) -> Dict:
     if not state.get(PLAIN_FORMAT_KEY):
         return state
     scalars = OrderedDict(
-        (key, HistoryBuffer(value['log_history'], value['count_history'],
-                            value['max_length']))
+        (key,
+         HistoryBuffer(value['log_history'], value['count_history'],
+                       value['max_length']))
         for key, value in state['log_scalars'].items())
     return dict(
         log_scalars=scalars,

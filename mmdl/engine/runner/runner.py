@@ -160,15 +160,15 @@ class MMDLRunner(Runner):
             by_epoch=by_epoch,
             backend_args=backend_args)
         local = file_client_args is None and isinstance(
-            get_file_backend(out_dir, backend_args=backend_args),
-            LocalBackend)
+            get_file_backend(out_dir, backend_args=backend_args), LocalBackend)
         if not local:
             super().save_checkpoint(out_dir, filename, **kwargs)
             return
         tmp_name = f'.{filename}.tmp{os.getpid()}'
         try:
             super().save_checkpoint(out_dir, tmp_name, **kwargs)
-            os.replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+            os.replace(
+                osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
         finally:
             if osp.exists(osp.join(out_dir, tmp_name)):
                 os.remove(osp.join(out_dir, tmp_name))

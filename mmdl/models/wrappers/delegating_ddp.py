@@ -12,8 +12,7 @@ from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 from mmdl.registry import MODEL_WRAPPERS
 
 
-def average_gradients(params: List[torch.Tensor],
-                      process_group=None) -> None:
+def average_gradients(params: List[torch.Tensor], process_group=None) -> None:
     """Average the gradients of ``params`` over all ranks, in place.
 
     Ranks may disagree on which parameters received a gradient (a branch
@@ -51,9 +50,9 @@ def average_gradients(params: List[torch.Tensor],
 
 
 @contextlib.contextmanager
-def gradients_averaged_before_step(
-        optim_wrapper: Union[OptimWrapper, OptimWrapperDict],
-        process_group=None) -> Iterator[None]:
+def gradients_averaged_before_step(optim_wrapper: Union[OptimWrapper,
+                                                        OptimWrapperDict],
+                                   process_group=None) -> Iterator[None]:
     """Within the context, every ``step()`` of ``optim_wrapper`` (each
     wrapper of an ``OptimWrapperDict``) first averages the gradients of its
     parameters across ranks.
@@ -62,8 +61,9 @@ def gradients_averaged_before_step(
         optim_wrapper (OptimWrapper | OptimWrapperDict): The wrapper(s).
         process_group (optional): The process group.
     """
-    wrappers = (list(optim_wrapper.values()) if isinstance(
-        optim_wrapper, OptimWrapperDict) else [optim_wrapper])
+    wrappers = (
+        list(optim_wrapper.values())
+        if isinstance(optim_wrapper, OptimWrapperDict) else [optim_wrapper])
     saved = []
     for wrapper in wrappers:
         params = [
@@ -130,6 +130,5 @@ class DelegatingDistributedDataParallel(MMDistributedDataParallel):
         Returns:
             dict: The log variables returned by ``module.train_step``.
         """
-        with gradients_averaged_before_step(optim_wrapper,
-                                            self.process_group):
+        with gradients_averaged_before_step(optim_wrapper, self.process_group):
             return self.module.train_step(data, optim_wrapper)

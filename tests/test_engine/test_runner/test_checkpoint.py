@@ -9,12 +9,9 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
 from mmdl.engine.runner import checkpoint as ckpt
-from mmdl.engine.runner.checkpoint import (UntrustedCheckpointError,
-                                           find_latest_checkpoint,
-                                           load_checkpoint_file,
-                                           message_hub_from_plain,
-                                           message_hub_to_plain,
-                                           trust_checkpoint)
+from mmdl.engine.runner.checkpoint import (
+    UntrustedCheckpointError, find_latest_checkpoint, load_checkpoint_file,
+    message_hub_from_plain, message_hub_to_plain, trust_checkpoint)
 
 
 def _message_hub_state():
@@ -47,8 +44,8 @@ def test_message_hub_plain_round_trip():
         assert isinstance(restored['log_scalars'][key], HistoryBuffer)
         for a, b in zip(buffer.data, restored['log_scalars'][key].data):
             np.testing.assert_array_equal(a, b)
-    assert restored['log_scalars']['train/loss'].mean() == pytest.approx(
-        4.0 / 3)
+    assert restored['log_scalars']['train/loss'].mean() == pytest.approx(4.0 /
+                                                                         3)
     hub = MessageHub.get_instance('test_checkpoint_restored')
     hub.load_state_dict(restored)
     assert hub.get_info('iter') == 3
@@ -68,13 +65,13 @@ def test_old_mmengine_checkpoint_loads_weights_only(tmp_path):
             state_dict=weights,
             message_hub=_message_hub_state()), path)
     unsafe = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
-    assert {'builtins.getattr',
-            'mmengine.logging.history_buffer.HistoryBuffer'} <= unsafe
+    assert {
+        'builtins.getattr', 'mmengine.logging.history_buffer.HistoryBuffer'
+    } <= unsafe
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path, weights_only=True)  # what mmengine does on torch>=2.6
     loaded = load_checkpoint_file(path)
-    assert torch.equal(loaded['state_dict']['fc.weight'],
-                       weights['fc.weight'])
+    assert torch.equal(loaded['state_dict']['fc.weight'], weights['fc.weight'])
     buffer = loaded['message_hub']['log_scalars']['train/loss']
     assert buffer.data[0].tolist() == [1.5, 0.5, 2.0]
     assert buffer.statistics('max') == 2.0
@@ -142,10 +139,11 @@ def test_missing_file():
 
 
 def test_mmengine_loader_is_replaced(tmp_path):
-    import mmdl  # noqa: F401
     from mmengine.runner.checkpoint import CheckpointLoader
-    assert CheckpointLoader._get_checkpoint_loader(
-        str(tmp_path / 'x.pth')) is load_checkpoint_file
+
+    import mmdl  # noqa: F401
+    assert CheckpointLoader._get_checkpoint_loader(str(
+        tmp_path / 'x.pth')) is load_checkpoint_file
 
 
 def test_find_latest_checkpoint(tmp_path):

@@ -23,8 +23,9 @@ class ToyModel(BaseModel):
     def forward(self, inputs, data_samples=None, mode='tensor'):
         out = self.linear(torch.stack(inputs))
         if mode == 'loss':
-            return dict(loss=(out.squeeze(1) - torch.stack(data_samples)).pow(
-                2).mean())
+            return dict(
+                loss=(out.squeeze(1) -
+                      torch.stack(data_samples)).pow(2).mean())
         return out
 
 
@@ -74,8 +75,9 @@ def test_checkpoint_written_atomically(runner, tmp_path, monkeypatch):
         runner.save_checkpoint(str(tmp_path), 'epoch_1.pth')
     # the previous checkpoint is untouched and no partial file is left
     assert path.read_bytes() == good
-    assert sorted(p for p in os.listdir(tmp_path) if p.endswith('.pth') or
-                  '.tmp' in p) == ['epoch_1.pth']
+    assert sorted(
+        p for p in os.listdir(tmp_path)
+        if p.endswith('.pth') or '.tmp' in p) == ['epoch_1.pth']
 
 
 def test_saved_checkpoint_holds_no_unsafe_globals(runner, tmp_path):

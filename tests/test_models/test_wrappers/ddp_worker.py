@@ -57,8 +57,8 @@ def make_model_and_optim(two_optimizers):
             first=OptimWrapper(
                 torch.optim.SGD(model.first.parameters(), lr=0.1)),
             second=OptimWrapper(
-                torch.optim.SGD(model.second.parameters(), lr=0.05,
-                                momentum=0.9)))
+                torch.optim.SGD(
+                    model.second.parameters(), lr=0.05, momentum=0.9)))
     else:
         optim = OptimWrapper(
             torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9))
@@ -100,8 +100,7 @@ def check_default_wrapper_bypasses_train_step():
     model, optim = make_model_and_optim(False)
     ddp = MMDistributedDataParallel(module=model, device_ids=None)
     inputs, targets = data(0)
-    ddp.train_step(
-        dict(inputs=inputs[:4], data_samples=targets[:4]), optim)
+    ddp.train_step(dict(inputs=inputs[:4], data_samples=targets[:4]), optim)
     assert model.custom_calls == 0
 
 

@@ -3,9 +3,9 @@ import os.path as osp
 import sys
 
 import pytest
+from conftest import run_tool
 from mmengine.model import BaseModel
 
-from conftest import run_tool
 from mmdl.engine import overrides_train_step
 
 WORKER = osp.join(osp.dirname(__file__), 'ddp_worker.py')
