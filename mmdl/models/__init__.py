@@ -1,2 +1,4 @@
 # Copyright (c) mmdl contributors. All rights reserved.
+from .plugins import *  # noqa: F401,F403
+from .utils import *  # noqa: F401,F403
 from .wrappers import *  # noqa: F401,F403
