@@ -1,4 +1,5 @@
 # Copyright (c) mmdl contributors. All rights reserved.
+from .backbones import *  # noqa: F401,F403
 from .plugins import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403
 from .wrappers import *  # noqa: F401,F403
