@@ -73,11 +73,11 @@ def merge_args(cfg, args):
     if args.amp:
         cfg.test_cfg.fp16 = True
 
-    set_dataloader_defaults(cfg, 'test_dataloader', args.no_pin_memory)
-
     if args.cfg_options is not None:
         check_cfg_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+
+    set_dataloader_defaults(cfg, 'test_dataloader', args.no_pin_memory)
     return cfg
 
 
@@ -90,7 +90,7 @@ def main(argv=None):
             trust_checkpoint(args.checkpoint)
         cfg = errors.cfg = load_config(args.config)
         cfg = merge_args(cfg, args)
-        check_data_roots(cfg)
+        check_data_roots(cfg, ('test_dataloader', ))
         runner = build_runner(cfg)
 
         if args.out and args.out_item in ['pred', None]:

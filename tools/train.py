@@ -112,13 +112,14 @@ def merge_args(cfg, args):
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
 
-    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        set_dataloader_defaults(cfg, field, args.no_pin_memory,
-                                args.no_persistent_workers)
-
     if args.cfg_options is not None:
         check_cfg_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+
+    # after the options, so that defaults follow e.g. num_workers=0
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        set_dataloader_defaults(cfg, field, args.no_pin_memory,
+                                args.no_persistent_workers)
 
     return cfg
 
@@ -133,7 +134,7 @@ def main(argv=None):
         if cfg.get('load_from'):
             check_checkpoint(cfg.load_from,
                              '--resume' if cfg.get('resume') else 'load_from')
-        check_data_roots(cfg)
+        check_data_roots(cfg, ('train_dataloader', 'val_dataloader'))
         runner = build_runner(cfg)
         runner.train()
 

@@ -9,7 +9,7 @@ registry. Set ``MMDL_DEBUG=1`` to get the full traceback instead.
 import difflib
 import os.path as osp
 import re
-from typing import Any, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import Registry
@@ -99,17 +99,21 @@ def _iter_datasets(cfg: Any, path: str) -> Iterator[Tuple[str, Mapping]]:
         yield from _iter_datasets(sub, f'{path}.datasets.{i}')
 
 
-def check_data_roots(cfg: Mapping) -> None:
+def check_data_roots(cfg: Mapping,
+                     keys: Sequence[str] = DATALOADER_KEYS) -> None:
     """Check that every local ``data_root`` of the dataloaders' datasets is
     an existing directory.
 
     Args:
         cfg (Mapping): The config.
+        keys (Sequence[str]): The dataloaders to check (training checks the
+            train and val loaders, testing the test loader). Defaults to all
+            three.
 
     Raises:
         ConfigError: Naming the key and the missing directory.
     """
-    for key in DATALOADER_KEYS:
+    for key in keys:
         loader = _as_mapping(cfg).get(key)
         if not isinstance(loader, Mapping) or not isinstance(
                 loader.get('dataset'), Mapping):

@@ -1,5 +1,5 @@
 # Quick demo on scikit-learn's bundled digits (upsampled to 32x32): a
-# pre-activation ResNet-8 with a 4-head Scaled Non-Local block in stage 1
+# pre-activation ResNet-14 with a 4-head Scaled Non-Local block in stage 1
 # (16x16, 32 channels), before its last unit. Minutes on 2 CPU cores; the
 # baseline and softmax variants are the *_quick.py configs beside it.
 _base_ = [
@@ -13,7 +13,7 @@ model = dict(
     _scope_='mmpretrain',
     backbone=dict(
         type='mmdl.PreActResNet',
-        depth=8,
+        depth=14,
         in_channels=1,
         plugins=[
             dict(
