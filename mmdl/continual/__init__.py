@@ -2,11 +2,13 @@
 """Continual-learning building blocks: curvature and quadratic penalties."""
 from .curvature import (CURVATURES, FISHER_TYPES, LayerCurvature,
                         collect_curvature, find_layers, flat_weight)
+from .objective import ContinualObjective
 from .penalties import (PENALTIES, EWCPenalty, KFACPenalty, KroneckerQuadratic,
                         L2AnchorPenalty, QuadraticPenalty, XKFACPenalty)
 
 __all__ = [
-    'CURVATURES', 'FISHER_TYPES', 'LayerCurvature', 'collect_curvature',
-    'find_layers', 'flat_weight', 'PENALTIES', 'EWCPenalty', 'KFACPenalty',
-    'KroneckerQuadratic', 'L2AnchorPenalty', 'QuadraticPenalty', 'XKFACPenalty'
+    'ContinualObjective', 'CURVATURES', 'FISHER_TYPES', 'LayerCurvature',
+    'collect_curvature', 'find_layers', 'flat_weight', 'PENALTIES',
+    'EWCPenalty', 'KFACPenalty', 'KroneckerQuadratic', 'L2AnchorPenalty',
+    'QuadraticPenalty', 'XKFACPenalty'
 ]
