@@ -83,9 +83,11 @@ class ContinualObjective:
         task_loss = sum(v for k, v in losses.items() if 'loss' in k)
         alpha_t = alpha_s = 1.0
         if self.adaptive_scaling:
-            self.ema_task = self._ema(self.ema_task, float(task_loss))
-            if float(penalty) > 0:
-                self.ema_penalty = self._ema(self.ema_penalty, float(penalty))
+            self.ema_task = self._ema(self.ema_task,
+                                      float(task_loss.detach()))
+            if float(penalty.detach()) > 0:
+                self.ema_penalty = self._ema(self.ema_penalty,
+                                             float(penalty.detach()))
             alpha_t = 1.0 / max(self.ema_task, 1e-12)
             if self.ema_penalty:
                 alpha_s = 1.0 / max(self.ema_penalty, 1e-12)

@@ -1,6 +1,13 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 from .cifar import CIFAR10, CIFAR100
+from .continual import (PermutedDigits, PermutedFashionMNIST, PermutedMNIST,
+                        RotatedDigits, RotatedMNIST, SplitCIFAR10,
+                        SplitCIFAR100, SplitDigits, TaskDataset)
 from .digits import DigitsDataset
 from .tiny_imagenet import TinyImageNet
 
-__all__ = ['CIFAR10', 'CIFAR100', 'DigitsDataset', 'TinyImageNet']
+__all__ = [
+    'CIFAR10', 'CIFAR100', 'DigitsDataset', 'TinyImageNet', 'PermutedDigits',
+    'PermutedMNIST', 'PermutedFashionMNIST', 'RotatedMNIST', 'RotatedDigits',
+    'SplitCIFAR10', 'SplitCIFAR100', 'SplitDigits', 'TaskDataset'
+]

@@ -1,6 +1,6 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 """Helpers for tests and quick checks: miniature datasets in their real
 on-disk formats."""
-from .data import write_cifar, write_tiny_imagenet
+from .data import write_cifar, write_mnist_idx, write_tiny_imagenet
 
-__all__ = ['write_tiny_imagenet', 'write_cifar']
+__all__ = ['write_tiny_imagenet', 'write_cifar', 'write_mnist_idx']

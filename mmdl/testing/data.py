@@ -269,3 +269,68 @@ def write_cifar(root: str,
             num_vis=3072)
     dump(files['meta'], meta)
     return root
+
+
+def _idx_bytes(array: np.ndarray, magic: int) -> bytes:
+    """An unsigned-byte array in the IDX format: the big-endian ``uint32``
+    magic number and sizes, then the data in row-major order."""
+    import struct
+    header = struct.pack(f'>{1 + array.ndim}I', magic, *array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def write_mnist_idx(root: str,
+                    num_train: int = 20,
+                    num_test: int = 10,
+                    gzip: bool = True,
+                    prefix: str = '',
+                    image_size: int = 28,
+                    seed: int = 0) -> str:
+    """Write a miniature MNIST (or Fashion-MNIST) in the IDX format of the
+    original files, as read by :class:`mmdl.datasets.PermutedMNIST` and
+    mmpretrain's ``MNIST`` (which needs the uncompressed files).
+
+    Written under ``root`` (created if needed), each with ``.gz`` appended
+    when ``gzip`` is True:
+
+    * ``[prefix]train-images-idx3-ubyte`` and ``[prefix]t10k-images-idx3-
+      ubyte``: magic number 2051 (``0x00000803``: unsigned bytes, three
+      dimensions), then the number of images, the rows and the columns as
+      big-endian ``uint32``, then the pixels, image by image, row by row;
+    * ``[prefix]train-labels-idx1-ubyte`` and ``[prefix]t10k-labels-idx1-
+      ubyte``: magic number 2049 (``0x00000801``), the number of labels,
+      then one byte per label.
+
+    Images are random ``uint8``; labels run over the ten classes
+    (``i % 10``) in random order.
+
+    Args:
+        root (str): Directory to write into (the ``data_root``).
+        num_train (int): Training images. Defaults to 20.
+        num_test (int): Test images. Defaults to 10.
+        gzip (bool): Write gzip-compressed ``.gz`` files (as distributed)
+            instead of uncompressed ones. Defaults to True.
+        prefix (str): Prefix of the four file names. Defaults to ''.
+        image_size (int): Image side in pixels. Defaults to 28.
+        seed (int): Seed of the random content. Defaults to 0.
+
+    Returns:
+        str: ``root``, the ``data_root`` to give to the dataset.
+    """
+    import gzip as gzip_module
+    rng = np.random.default_rng(seed)
+    os.makedirs(root, exist_ok=True)
+    suffix = '.gz' if gzip else ''
+    for part, num in (('train', num_train), ('t10k', num_test)):
+        images = rng.integers(
+            0, 256, (num, image_size, image_size), dtype=np.uint8)
+        labels = rng.permutation(np.arange(num) % 10).astype(np.uint8)
+        for kind, array, magic in (('images-idx3', images, 2051),
+                                   ('labels-idx1', labels, 2049)):
+            data = _idx_bytes(array, magic)
+            if gzip:
+                data = gzip_module.compress(data)
+            path = osp.join(root, f'{prefix}{part}-{kind}-ubyte{suffix}')
+            with open(path, 'wb') as f:
+                f.write(data)
+    return root
