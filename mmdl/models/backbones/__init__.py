@@ -7,7 +7,6 @@ from .preact_resnet import (BasePreActResNet, PreActBasicBlock,
 from .wide_resnet import WideResNet
 
 __all__ = [
-    'MLP',
-    'PluggedBackbone', 'BasePreActResNet', 'PreActBasicBlock',
+    'MLP', 'PluggedBackbone', 'BasePreActResNet', 'PreActBasicBlock',
     'PreActBottleneck', 'PreActResNet', 'PreActResNetImageNet', 'WideResNet'
 ]

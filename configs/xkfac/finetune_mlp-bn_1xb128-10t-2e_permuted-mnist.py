@@ -1,0 +1,14 @@
+# plain fine-tuning, no penalty;
+# 10 permuted-mnist tasks, 2 epochs each, MLP 784-400-400-10 with BN.
+# See configs/xkfac/README.md.
+_base_ = [
+    '../_base_/models/mlp_bn_mnist.py',
+    '../_base_/datasets/permuted_mnist_bs128.py',
+    '../_base_/schedules/continual_sgd.py',
+    '../_base_/default_runtime.py',
+]
+
+train_cfg = dict(num_tasks=10, max_epochs=2)
+custom_hooks = []
+default_hooks = dict(logger=dict(interval=100))
+randomness = dict(seed=0, deterministic=True)

@@ -1,0 +1,4 @@
+# Copyright (c) mmdl contributors. All rights reserved.
+from .continual_classifier import ContinualImageClassifier
+
+__all__ = ['ContinualImageClassifier']

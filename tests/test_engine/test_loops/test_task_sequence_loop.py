@@ -1,0 +1,335 @@
+# Copyright (c) mmdl contributors. All rights reserved.
+"""TaskSequenceTrainLoop: a 3-task permuted-digits run through
+tools/train.py, the task events, the optimiser resets, the accuracy matrix
+files, and resuming in the middle and at the end of a task."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import REPO_ROOT
+
+from mmdl.engine.loops import TaskSequenceTrainLoop
+from mmdl.engine.loops.task_sequence_loop import _merge_dicts
+
+HERE = osp.dirname(osp.abspath(__file__))
+EVENTS_FILE = 'task_events.jsonl'
+TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
+# epochs per task; global epochs 1-2: task 0, 3-4: task 1, 5-6: task 2
+EPOCHS = 2
+NUM_TASKS = 3
+# per-task lr (task 1 overridden), halved for the second epoch of a task
+LRS = [0.05, 0.02, 0.05]
+
+
+def _config_text(stop_epoch=None):
+    bases = [
+        osp.join(REPO_ROOT, 'configs', '_base_', name)
+        for name in ('models/mlp_bn_digits.py', 'schedules/continual_sgd.py',
+                     'default_runtime.py')
+    ]
+    hooks = ["dict(type='TaskEventRecorderHook', freeze_bn_epoch=1)"]
+    if stop_epoch is not None:
+        hooks.append(f"dict(type='StopAtEpochHook', stop_epoch={stop_epoch})")
+    return f"""
+_base_ = {bases!r}
+custom_imports = dict(imports=['task_loop_helpers'],
+                      allow_failed_imports=False)
+model = dict(
+    data_preprocessor=dict(num_classes=10, mean=[77.9], std=[95.9],
+                           to_rgb=False),
+    backbone=dict(hidden=(32, 32)),
+    head=dict(in_channels=32))
+pipeline = [dict(type='mmpretrain.PackInputs', algorithm_keys=['task_id'])]
+train_dataloader = dict(
+    batch_size=32, num_workers=0,
+    dataset=dict(type='ToyPermutedDigits', split='train', num_samples=640,
+                 pipeline=pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = dict(
+    batch_size=128, num_workers=0,
+    dataset=dict(type='ToyPermutedDigits', split='test', num_samples=128,
+                 pipeline=pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False))
+val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, ))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[1],
+                        gamma=0.5)]
+train_cfg = dict(num_tasks={NUM_TASKS}, max_epochs={EPOCHS}, val_interval=1,
+                 task_cfgs=[None,
+                            dict(optim_wrapper=dict(optimizer=dict(lr=0.02))),
+                            None])
+default_hooks = dict(
+    logger=dict(interval=4),
+    checkpoint=dict(interval=1, max_keep_ckpts=-1))
+custom_hooks = [{', '.join(hooks)}]
+randomness = dict(seed=0, deterministic=True)
+"""
+
+
+def _start(tmp_path, name, stop_epoch=None, resume=False):
+    config = tmp_path / f'{name}.py'
+    if not config.exists():
+        config.write_text(_config_text(stop_epoch))
+    args = [
+        sys.executable, TRAIN,
+        str(config), '--work-dir',
+        str(tmp_path / name)
+    ] + (['--resume'] if resume else [])
+    # one thread per process: the runs go in parallel
+    env = dict(os.environ, PYTHONPATH=HERE, OMP_NUM_THREADS='1')
+    env.pop('MMDL_DEBUG', None)
+    return subprocess.Popen(
+        args,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True)
+
+
+def _finish(process, expected_rc=0):
+    out, _ = process.communicate(timeout=600)
+    assert process.returncode == expected_rc, out[-4000:]
+    return out
+
+
+def _events(work_dir):
+    with open(osp.join(work_dir, EVENTS_FILE)) as f:
+        return [json.loads(line) for line in f]
+
+
+def _metrics(work_dir):
+    with open(osp.join(work_dir, 'continual_metrics.json')) as f:
+        return json.load(f)
+
+
+def _weights(work_dir):
+    checkpoint = torch.load(
+        osp.join(work_dir, f'epoch_{EPOCHS * NUM_TASKS}.pth'),
+        map_location='cpu')
+    return checkpoint['state_dict']
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    """The uninterrupted run and two runs stopped after global epoch 3 (mid
+    task 1) and 4 (end of task 1, before its evaluation), then resumed."""
+    tmp_path = tmp_path_factory.mktemp('task_loop')
+    started = [
+        _start(tmp_path, 'straight'),
+        _start(tmp_path, 'stop3', stop_epoch=3),
+        _start(tmp_path, 'stop4', stop_epoch=4)
+    ]
+    outputs = {'straight': _finish(started[0])}
+    _finish(started[1], expected_rc=3)
+    _finish(started[2], expected_rc=3)
+    for name in ('stop3', 'stop4'):
+        # the stop hook stays; it only fires at its epoch
+        assert not osp.exists(tmp_path / name / 'continual_metrics.json') \
+            or _metrics(tmp_path / name)['tasks_learned'] == 1
+    resumed = [
+        _start(tmp_path, name, resume=True) for name in ('stop3', 'stop4')
+    ]
+    outputs['stop3'] = _finish(resumed[0])
+    outputs['stop4'] = _finish(resumed[1])
+    return tmp_path, outputs
+
+
+@pytest.mark.slow
+def test_events_in_order(runs):
+    tmp_path, _ = runs
+    events = [
+        e for e in _events(tmp_path / 'straight') if e['event'] != 'first_iter'
+    ]
+    assert [(e['event'], e['task_index'])
+            for e in events] == [('before_task', 0), ('after_task', 0),
+                                 ('before_task', 1), ('after_task', 1),
+                                 ('before_task', 2), ('after_task', 2)]
+    for event in events:
+        task = event['task_index']
+        # the loader, the model and the loop are on the task
+        assert event['loader_task'] == task
+        # 'after_task' comes before the task is marked completed
+        assert event['completed'] == task
+        if event['event'] == 'before_task':
+            assert event['epoch'] == EPOCHS * task
+            assert event['current_task'] == task
+            assert event['loop_task'] == task
+        else:
+            assert event['epoch'] == EPOCHS * (task + 1)
+            # the row is filled before 'after_task'
+            assert all(v is not None for v in event['row'][:task + 1])
+            assert all(v is None for v in event['row'][task + 1:])
+
+
+@pytest.mark.slow
+def test_optimiser_reset_and_schedules_per_task(runs):
+    tmp_path, _ = runs
+    firsts = [
+        e for e in _events(tmp_path / 'straight') if e['event'] == 'first_iter'
+    ]
+    assert [e['epoch'] for e in firsts] == list(range(EPOCHS * NUM_TASKS))
+    for record in firsts:
+        task, in_task = divmod(record['epoch'], EPOCHS)
+        assert record['task'] == record['current_task'] == task
+        assert record['loader_task'] == task
+        assert record['batch_task_ids'] == [task]
+        # 640 samples / batch 32 = 20 iterations per epoch
+        assert record['iter'] == 20 * record['epoch']
+        # empty momentum buffers exactly at the first iteration of a task
+        assert (record['momentum_buffers'] == 0) == (in_task == 0)
+        # per-task lr, MultiStepLR milestone 1 in epochs of the task
+        assert record['lr'] == pytest.approx(LRS[task] * 0.5**in_task)
+        # model.train() comes before before_train_epoch: the BN layers the
+        # hook set to eval at epoch 1 stay in eval mode
+        assert record['bn_training'] == (record['epoch'] != 1)
+
+
+@pytest.mark.slow
+def test_results_files(runs):
+    tmp_path, outputs = runs
+    work_dir = tmp_path / 'straight'
+    result = _metrics(work_dir)
+    matrix = result['accuracy_matrix']
+    assert result['metric'] == 'accuracy/top1'
+    assert result['tasks_learned'] == NUM_TASKS
+    for i in range(NUM_TASKS):
+        for j in range(NUM_TASKS):
+            if j <= i:
+                assert 0 <= matrix[i][j] <= 100
+            else:
+                assert matrix[i][j] is None
+    last = matrix[-1]
+    assert result['ACC'] == pytest.approx(sum(last) / NUM_TASKS)
+    assert result['BWT'] == pytest.approx(
+        sum(last[j] - matrix[j][j]
+            for j in range(NUM_TASKS - 1)) / (NUM_TASKS - 1))
+    assert result['row_averages'][0] == pytest.approx(matrix[0][0])
+    # the tasks are learnt (8x8 digits, chance is 10%)
+    assert min(matrix[i][i] for i in range(NUM_TASKS)) > 50
+    with open(work_dir / 'accuracy_matrix.png', 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    log = outputs['straight']
+    assert 'Accuracy matrix (accuracy/top1) after task 2' in log
+    assert 'Continual metrics after task 2' in log
+    # val_interval=1: the current task after every epoch but a task's last
+    for task in range(NUM_TASKS):
+        assert (f'Epoch {EPOCHS * task + 1} (task {task}, epoch 1/{EPOCHS}) '
+                f'validation on task {task}: accuracy/top1:') in log
+    assert log.count('validation on task') == NUM_TASKS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', ['stop3', 'stop4'])
+def test_resume_reproduces_uninterrupted_run(runs, name):
+    tmp_path, outputs = runs
+    straight = _weights(tmp_path / 'straight')
+    resumed = _weights(tmp_path / name)
+    assert straight.keys() == resumed.keys()
+    for key, value in straight.items():
+        assert torch.equal(value, resumed[key]), key
+    assert _metrics(tmp_path / name)['accuracy_matrix'] == _metrics(
+        tmp_path / 'straight')['accuracy_matrix']
+    # no second 'before_task' for the resumed task 1; its 'after_task'
+    # comes once, from the resumed process when stopped at its end
+    events = [(e['event'], e['task_index']) for e in _events(tmp_path / name)
+              if e['event'] != 'first_iter']
+    assert events == [('before_task', 0),
+                      ('after_task', 0), ('before_task', 1), ('after_task', 1),
+                      ('before_task', 2), ('after_task', 2)]
+    if name == 'stop3':
+        # resumed mid-task: momentum buffers and the halved lr restored
+        resumed_first = [
+            e for e in _events(tmp_path / name)
+            if e['event'] == 'first_iter' and e['epoch'] == 3
+        ]
+        assert len(resumed_first) == 1
+        assert resumed_first[0]['momentum_buffers'] > 0
+        assert resumed_first[0]['lr'] == pytest.approx(LRS[1] * 0.5)
+        assert 'Resuming task 1/2 after 1/2 of its epochs' in outputs[name]
+    else:
+        assert 'Resuming at the end of task 1/2 (2/2 epochs)' in outputs[name]
+
+
+def test_merge_dicts():
+    base = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9), clip=None)
+    merged = _merge_dicts(base, dict(optimizer=dict(lr=0.01), clip=1))
+    assert merged == dict(
+        optimizer=dict(type='SGD', lr=0.01, momentum=0.9), clip=1)
+    assert base['optimizer']['lr'] == 0.1
+
+
+def test_construction_and_helpers():
+    runner = _FakeRunner()
+    loader = dict(dataset=dict(type='X'))
+    with pytest.raises(ValueError, match='entries'):
+        TaskSequenceTrainLoop(runner, loader, num_tasks=3, max_epochs=[1, 2])
+    with pytest.raises(ValueError, match='>= 1 epoch'):
+        TaskSequenceTrainLoop(runner, loader, num_tasks=2, max_epochs=0)
+    with pytest.raises(ValueError, match='unknown keys'):
+        TaskSequenceTrainLoop(
+            runner, loader, num_tasks=1, max_epochs=1, task_cfgs=[dict(lr=1)])
+    with pytest.raises(ValueError, match='same scheduler types'):
+        TaskSequenceTrainLoop(
+            runner,
+            loader,
+            num_tasks=2,
+            max_epochs=1,
+            task_cfgs=[
+                None,
+                dict(param_scheduler=dict(type='LinearLR', start_factor=0.1))
+            ])
+    with pytest.raises(TypeError, match='template'):
+        TaskSequenceTrainLoop(
+            runner, torch.utils.data.DataLoader([1]), 1, max_epochs=1)
+    loop = TaskSequenceTrainLoop(
+        runner, loader, num_tasks=3, max_epochs=[3, 1, 2])
+    assert loop.max_epochs == 6
+    assert loop.task_epochs == [3, 1, 2]
+    assert [loop.task_of_epoch(e) for e in range(7)] == [0, 0, 0, 1, 2, 2, 2]
+    # the outermost dataset of a wrapped template gets the task index
+    wrapped = dict(dataset=dict(type='W', dataset=dict(type='X')))
+    cfg = loop._task_cfg(wrapped, 2)
+    assert cfg['dataset']['task_id'] == 2
+    assert 'task_id' not in cfg['dataset']['dataset']
+    assert 'task_id' not in wrapped['dataset']
+    # the runner's validation template got task 0
+    assert runner._val_dataloader['dataset']['task_id'] == 0
+    assert 'task_id' not in loop._val_template['dataset']
+    assert loop.task_dataloader_cfg(1, 'val')['dataset'] == dict(
+        type='X', task_id=1)
+    assert loop.task_dataloader_cfg(2)['dataset'] == dict(type='X', task_id=2)
+
+    # max_iters: built tasks exact, the others like the nearest built one
+    loop._loader_lengths = {0: 5}
+    assert loop.max_iters == 6 * 5
+    loop._loader_lengths = {0: 5, 1: 3}
+    assert loop.max_iters == 3 * 5 + 1 * 3 + 2 * 3
+
+    # schedulers count the epochs (iterations) of the task
+    loop._loader, loop._loader_task = [None] * 7, loop.task
+    cfg = loop._task_scheduler_cfg([
+        dict(type='LinearLR', by_epoch=False, begin=0),
+        dict(type='MultiStepLR', milestones=[1]),
+        dict(type='ConstantLR', end=1)
+    ], 0)
+    assert [c.get('end') for c in cfg] == [3 * 7, 3, 1]
+    per_optimizer = loop._task_scheduler_cfg(
+        dict(a=dict(type='StepLR'), b=[dict(type='StepLR')]), 2)
+    assert per_optimizer['a']['end'] == 2 and per_optimizer['b'][0]['end'] == 2
+
+
+class _FakeRunner:
+    """Just what TaskSequenceTrainLoop.__init__ reads."""
+
+    def __init__(self):
+        self.optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))
+        self.param_schedulers = dict(type='MultiStepLR', milestones=[1])
+        self._val_dataloader = dict(dataset=dict(type='X'))
+        self._val_loop = dict()
+        self.cfg = None
