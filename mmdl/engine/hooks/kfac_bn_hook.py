@@ -151,9 +151,14 @@ class KFACBNHook(Hook):
 
         seed = (runner.seed or 0) * 1000003 + task_index
         generator = torch.Generator().manual_seed(seed)
+        loader = runner.train_loop.dataloader
+        # the batch order must not depend on where training stopped (a
+        # resumed run collects with a freshly built loader)
+        if hasattr(loader.sampler, 'set_epoch'):
+            loader.sampler.set_epoch(runner.epoch)
         curvature = collect_curvature(
             model,
-            runner.train_loop.dataloader,
+            loader,
             logits_fn,
             curvature=self.curvature,
             fisher=self.fisher,
