@@ -1,5 +1,6 @@
-# the "fixed BN" baseline: K-FAC, batch norm in eval mode from task 2 on;
-# 10 permuted-mnist tasks, 2 epochs each, MLP 784-400-400-10 with BN.
+# XK-FAC (Lee et al., CVPR 2020): K-FAC extended with the inter-example terms
+# of train-mode batch norm;
+# 10 permuted-mnist tasks, 1 epoch each, MLP 784-400-400-10 with BN.
 # See configs/xkfac/README.md.
 _base_ = [
     '../_base_/models/mlp_bn_mnist.py',
@@ -8,16 +9,16 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-train_cfg = dict(num_tasks=10, max_epochs=2)
+train_cfg = dict(num_tasks=10, max_epochs=1)
 custom_hooks = [
     dict(
         type='KFACBNHook',
-        curvature='kfac',
+        curvature='xkfac',
         fisher='true',
         penalty_weight=1.0,
         task_weighting=True,
         adaptive_scaling=True,
-        bn_mode='fixed'),
+        bn_mode='train'),
 ]
 default_hooks = dict(logger=dict(interval=100))
 randomness = dict(seed=0, deterministic=True)

@@ -1,5 +1,5 @@
 # plain fine-tuning, no penalty;
-# 10 permuted-mnist tasks, 2 epochs each, MLP 784-400-400-10 with BN.
+# 10 permuted-mnist tasks, 1 epoch each, MLP 784-400-400-10 with BN.
 # See configs/xkfac/README.md.
 _base_ = [
     '../_base_/models/mlp_bn_mnist.py',
@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-train_cfg = dict(num_tasks=10, max_epochs=2)
+train_cfg = dict(num_tasks=10, max_epochs=1)
 custom_hooks = []
 default_hooks = dict(logger=dict(interval=100))
 randomness = dict(seed=0, deterministic=True)

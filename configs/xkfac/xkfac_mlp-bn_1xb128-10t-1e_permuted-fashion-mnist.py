@@ -1,6 +1,6 @@
 # XK-FAC (Lee et al., CVPR 2020): K-FAC extended with the inter-example terms
 # of train-mode batch norm;
-# 10 permuted-fashion-mnist tasks, 2 epochs each, MLP 784-400-400-10 with BN.
+# 10 permuted-fashion-mnist tasks, 1 epoch each, MLP 784-400-400-10 with BN.
 # See configs/xkfac/README.md.
 _base_ = [
     '../_base_/models/mlp_bn_mnist.py',
@@ -9,7 +9,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-train_cfg = dict(num_tasks=10, max_epochs=2)
+train_cfg = dict(num_tasks=10, max_epochs=1)
 custom_hooks = [
     dict(
         type='KFACBNHook',
