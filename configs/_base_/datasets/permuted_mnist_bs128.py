@@ -1,32 +1,12 @@
 # Permuted MNIST (IDX files, .gz or raw, in data/mnist; nothing is
 # downloaded): task t permutes the 784 pixels with
-# np.random.default_rng(t).permutation(784), task 0 = identity.
+# np.random.default_rng(t).permutation(784), task 0 = identity. Same
+# loaders as permuted Fashion-MNIST.
+_base_ = ['./permuted_fashion-mnist_bs128.py']
+
 data_root = 'data/mnist'
-data_preprocessor = dict(
-    num_classes=10, mean=[33.32], std=[78.57], to_rgb=False)
-
-pipeline = [dict(type='mmpretrain.PackInputs', algorithm_keys=['task_id'])]
-
+data_preprocessor = dict(mean=[33.32], std=[78.57])
 train_dataloader = dict(
-    batch_size=128,
-    num_workers=0,
-    dataset=dict(
-        type='PermutedMNIST',
-        data_root=data_root,
-        split='train',
-        pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-)
-val_dataloader = dict(
-    batch_size=1000,
-    num_workers=0,
-    dataset=dict(
-        type='PermutedMNIST',
-        data_root=data_root,
-        split='test',
-        pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
-val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, ))
+    dataset=dict(type='PermutedMNIST', data_root=data_root))
+val_dataloader = dict(dataset=dict(type='PermutedMNIST', data_root=data_root))
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator
