@@ -39,7 +39,7 @@ one ``torch.autograd.grad`` call for all layer outputs, with batched matrix
 products (no per-example loops), without touching ``.grad`` and with the
 batch-norm running statistics restored afterwards.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable, Dict, Iterable, Optional, Tuple
 
 import torch
@@ -82,9 +82,19 @@ class LayerCurvature:
             scale(self.a), scale(self.mu), scale(self.g), scale(self.g_sum),
             scale(self.diag), self.num_examples, self.num_batches)
 
+    def centred_a(self) -> Tensor:
+        """``A - mu mu^T``, computed once and cached (the penalty needs it
+        at every training step)."""
+        cached = self.__dict__.get('_centred_a')
+        if cached is None:
+            cached = self.a - torch.outer(self.mu, self.mu)
+            self.__dict__['_centred_a'] = cached
+        return cached
+
     def to_state(self) -> Dict:
         """Plain dict of tensors and ints, for checkpoints."""
-        return {k: v for k, v in vars(self).items() if v is not None}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: v for k, v in values.items() if v is not None}
 
     @classmethod
     def from_state(cls, state: Dict) -> 'LayerCurvature':

@@ -31,8 +31,7 @@ class KroneckerQuadratic(torch.autograd.Function):
         product = torch.zeros_like(delta)
         for f in factors:
             if xkfac:
-                centred = f.a - torch.outer(f.mu, f.mu)
-                product += f.g @ delta @ centred
+                product += f.g @ delta @ f.centred_a()
                 product += torch.outer(f.g_sum @ (delta @ f.mu), f.mu)
             else:
                 product += f.g @ delta @ f.a

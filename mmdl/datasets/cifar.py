@@ -16,19 +16,23 @@ class _OfflineCIFARMixin:
     mmpretrain 1.2.0 always compares every file with the md5 sums of the
     original archive and downloads the archive when they differ
     (``download=True`` by default). Machines running mmdl are often offline
-    and tests use miniature copies in the real format, so here
-    ``download`` defaults to False and ``verify_md5=False`` only checks that
-    the files exist. A missing file is reported by name.
+    and tests use miniature copies in the real format, so here nothing is
+    ever downloaded (``download=True`` is an error) and
+    ``verify_md5=False`` only checks that the files exist. A missing file
+    is reported by name.
     """
 
     def __init__(self,
                  data_root: str = '',
                  *args,
-                 download: bool = False,
                  verify_md5: bool = True,
                  **kwargs) -> None:
+        if kwargs.pop('download', False):
+            raise ValueError(f'{type(self).__name__}: mmdl never downloads '
+                             f'data; put the python version ({self.url}) '
+                             f'under {data_root!r}')
         self.verify_md5 = verify_md5
-        super().__init__(data_root, *args, download=download, **kwargs)
+        super().__init__(data_root, *args, download=False, **kwargs)
 
     def _check_integrity(self) -> bool:
         root = self.data_prefix['root']
@@ -47,7 +51,6 @@ class CIFAR10(_OfflineCIFARMixin, _CIFAR10):
 
     Args:
         data_root (str): Folder holding ``cifar-10-batches-py``.
-        download (bool): Download when missing. Defaults to False.
         verify_md5 (bool): Compare the files with the md5 sums of the
             original archive. Defaults to True; False accepts re-created
             or miniature copies in the same format.
@@ -61,7 +64,6 @@ class CIFAR100(_OfflineCIFARMixin, _CIFAR100):
 
     Args:
         data_root (str): Folder holding ``cifar-100-python``.
-        download (bool): Download when missing. Defaults to False.
         verify_md5 (bool): Compare the files with the md5 sums of the
             original archive. Defaults to True; False accepts re-created
             or miniature copies in the same format.

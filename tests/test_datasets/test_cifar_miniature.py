@@ -87,3 +87,8 @@ def test_missing_file_is_named(tmp_path):
         CIFAR10(data_root=data_root, verify_md5=False)
     with pytest.raises(FileNotFoundError, match='cifar-100-python'):
         CIFAR100(data_root=str(tmp_path / 'empty'), verify_md5=False)
+
+
+def test_download_is_refused(tmp_path):
+    with pytest.raises(ValueError, match='never downloads'):
+        CIFAR10(data_root=str(tmp_path), download=True)
