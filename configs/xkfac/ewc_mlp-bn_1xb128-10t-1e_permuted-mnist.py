@@ -20,7 +20,9 @@ custom_hooks = [
         penalty_weight=1.0,
         task_weighting=True,
         adaptive_scaling=True,
-        bn_mode='train'),
+        bn_mode='train',
+        bn_curvature='diag',
+        bn_stats='track'),
 ]
 default_hooks = dict(logger=dict(interval=100))
 randomness = dict(seed=0, deterministic=True)

@@ -20,7 +20,9 @@ custom_hooks = [
         penalty_weight=1.0,
         task_weighting=True,
         adaptive_scaling=True,
-        bn_mode='fixed'),
+        bn_mode='fixed',
+        bn_curvature='unitwise',
+        bn_stats='track'),
 ]
 default_hooks = dict(logger=dict(interval=100))
 randomness = dict(seed=0, deterministic=True)

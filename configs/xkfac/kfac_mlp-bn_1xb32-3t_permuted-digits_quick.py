@@ -10,5 +10,7 @@ custom_hooks = [
         penalty_weight=1.0,
         task_weighting=True,
         adaptive_scaling=True,
-        bn_mode='train'),
+        bn_mode='train',
+        bn_curvature='unitwise',
+        bn_stats='track'),
 ]

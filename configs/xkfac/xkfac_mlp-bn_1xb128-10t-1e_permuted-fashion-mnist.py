@@ -1,5 +1,7 @@
 # XK-FAC (Lee et al., CVPR 2020): K-FAC extended with the inter-example terms
-# of train-mode batch norm;
+# of train-mode batch norm, unit-wise curvature of the BN gamma/beta, and
+# BN weight merging + reparameterisation (bn_stats='merge_reparam';
+# Reconstruction, see mmdl/continual/bn_merge.py);
 # 10 permuted-fashion-mnist tasks (10k training images each), 1 epoch,
 # MLP 784-400-400-10 with BN.
 # See configs/xkfac/README.md.
@@ -21,7 +23,9 @@ custom_hooks = [
         penalty_weight=1.0,
         task_weighting=True,
         adaptive_scaling=True,
-        bn_mode='train'),
+        bn_mode='train',
+        bn_curvature='unitwise',
+        bn_stats='merge_reparam'),
 ]
 default_hooks = dict(logger=dict(interval=100))
 randomness = dict(seed=0, deterministic=True)

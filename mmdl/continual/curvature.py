@@ -34,6 +34,15 @@ T, and ``mu`` is the per-example sum divided by sqrt(T), so that
 ``mu mu^T = T mu_loc mu_loc^T`` carries the cross terms of all
 (example, location) pairs (and ``A - mu mu^T`` stays PSD).
 
+Batch-norm affine parameters (``bn_curvature``; Reconstruction, the
+paper's treatment of gamma/beta is not known): each channel c has the
+two-vector ``(gamma_c, beta_c)``; example n contributes
+``u_nc = sum_t dL_B/dy_ntc * (xhat_ntc, 1)``. ``'unitwise'`` keeps a 2x2
+block per channel, ``'diag'`` its diagonal. K-FAC and EWC keep the
+per-example terms ``sum_n u_n u_n^T``; XK-FAC keeps the cross terms of
+train-mode batch norm as well, ``(sum_n u_n)(sum_n u_n)^T``, which for
+gamma/beta is exact (no Kronecker approximation is involved).
+
 Factors are collected in one pass per batch with forward hooks (inputs) and
 one ``torch.autograd.grad`` call for all layer outputs, with batched matrix
 products (no per-example loops), without touching ``.grad`` and with the
@@ -50,6 +59,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 SUPPORTED_LAYERS = (nn.Linear, nn.Conv2d)
 CURVATURES = ('ewc', 'kfac', 'xkfac')
 FISHER_TYPES = ('true', 'empirical')
+BN_CURVATURES = ('unitwise', 'diag')
+
+
+def is_affine_bn(module: nn.Module) -> bool:
+    """Whether ``module`` is a batch norm with learnable gamma/beta."""
+    return isinstance(module, _BatchNorm) and module.affine
 
 
 @dataclass
@@ -62,7 +77,10 @@ class LayerCurvature:
         mu (Tensor): ``mu``, (D, ).
         g (Tensor): ``G_d``, (C_out, C_out).
         g_sum (Tensor): ``G_sum``, (C_out, C_out); None for plain K-FAC.
-        diag (Tensor): EWC diagonal Fisher, shaped like ``W_bar``.
+        diag (Tensor): EWC diagonal Fisher, shaped like ``W_bar``; also
+            the ``'diag'`` batch-norm curvature, (C, 2).
+        unit (Tensor): ``'unitwise'`` batch-norm curvature, (C, 2, 2), one
+            block per channel over ``(gamma_c, beta_c)``.
         num_examples (int): Examples seen.
         num_batches (int): Batches seen.
     """
@@ -71,6 +89,7 @@ class LayerCurvature:
     g: Optional[Tensor] = None
     g_sum: Optional[Tensor] = None
     diag: Optional[Tensor] = None
+    unit: Optional[Tensor] = None
     num_examples: int = 0
     num_batches: int = 0
 
@@ -80,7 +99,8 @@ class LayerCurvature:
         scale = lambda t: None if t is None else t / n  # noqa: E731
         return LayerCurvature(
             scale(self.a), scale(self.mu), scale(self.g), scale(self.g_sum),
-            scale(self.diag), self.num_examples, self.num_batches)
+            scale(self.diag), scale(self.unit), self.num_examples,
+            self.num_batches)
 
     def centred_a(self) -> Tensor:
         """``A - mu mu^T``, computed once and cached (the penalty needs it
@@ -90,6 +110,31 @@ class LayerCurvature:
             cached = self.a - torch.outer(self.mu, self.mu)
             self.__dict__['_centred_a'] = cached
         return cached
+
+    def scale_outputs(self, r: Tensor) -> None:
+        """Re-express the curvature of a Linear/Conv2d layer after its
+        output channels are rescaled, ``W_bar_new = diag(r) W_bar_old``
+        (exact: ``G -> G / (r r^T)``, ``diag -> diag / r^2``)."""
+        ref = self.g if self.g is not None else self.diag
+        r = r.to(ref)
+        outer = torch.outer(r, r)
+        if self.g is not None:
+            self.g = self.g / outer
+        if self.g_sum is not None:
+            self.g_sum = self.g_sum / outer
+        if self.diag is not None:
+            self.diag = self.diag / (r * r)[:, None]
+
+    def transform_unit(self, jac: Tensor) -> None:
+        """Re-express a batch-norm curvature after the affine change of
+        coordinates ``d_old = J d_new`` per channel (``jac``: (C, 2, 2)):
+        ``U -> J^T U J``; a ``'diag'`` curvature keeps the diagonal of the
+        transformed block."""
+        jac = jac.to(self.unit if self.unit is not None else self.diag)
+        if self.unit is not None:
+            self.unit = jac.transpose(1, 2) @ self.unit @ jac
+        if self.diag is not None:
+            self.diag = torch.einsum('cki,ck->ci', jac * jac, self.diag)
 
     def to_state(self) -> Dict:
         """Plain dict of tensors and ints, for checkpoints."""
@@ -103,7 +148,9 @@ class LayerCurvature:
 
 def flat_weight(layer: nn.Module) -> Tensor:
     """``W_bar``: the weight as (C_out, fan_in) with the bias appended as
-    the last column."""
+    the last column; ``(gamma, beta)`` as (C, 2) for a batch norm."""
+    if isinstance(layer, _BatchNorm):
+        return torch.stack([layer.weight, layer.bias], dim=1)
     weight = layer.weight.flatten(1)
     if layer.bias is None:
         return weight
@@ -176,12 +223,14 @@ def accumulate(stats: LayerCurvature, a: Tensor, g: Tensor,
 
 
 def find_layers(model: nn.Module,
-                names: Optional[Iterable[str]] = None) -> Dict[str, nn.Module]:
+                names: Optional[Iterable[str]] = None,
+                include_bn: bool = False) -> Dict[str, nn.Module]:
     """The supported layers (Linear, Conv2d) of a model, by name.
 
     Args:
         model (nn.Module): The model.
         names (Iterable[str], optional): Restrict to these module names.
+        include_bn (bool): Also the affine batch norms. Defaults to False.
 
     Returns:
         dict: Module name to module, in model order.
@@ -189,15 +238,65 @@ def find_layers(model: nn.Module,
     layers = {
         name: module
         for name, module in model.named_modules()
-        if isinstance(module, SUPPORTED_LAYERS)
+        if isinstance(module, SUPPORTED_LAYERS) or (
+            include_bn and is_affine_bn(module))
     }
     if names is None:
         return layers
     missing = sorted(set(names) - set(layers))
     if missing:
-        raise KeyError(f'layers {missing} are not Linear/Conv2d modules of '
-                       'the model')
+        kinds = 'Linear/Conv2d/affine BatchNorm' if include_bn else \
+            'Linear/Conv2d'
+        raise KeyError(f'layers {missing} are not {kinds} modules of the '
+                       'model')
     return {name: layers[name] for name in names}
+
+
+def _bn_normalised_input(bn: _BatchNorm, x: Tensor) -> Tensor:
+    """``xhat`` as the batch norm computed it (batch statistics in train
+    mode, running statistics in eval mode), without updating anything."""
+    use_batch = bn.training or bn.running_mean is None
+    return F.batch_norm(
+        x,
+        None if use_batch else bn.running_mean,
+        None if use_batch else bn.running_var,
+        None,
+        None,
+        training=use_batch,
+        momentum=0.0,
+        eps=bn.eps)
+
+
+def accumulate_bn(stats: LayerCurvature, xhat: Tensor, g: Tensor,
+                  curvature: str, bn_curvature: str) -> None:
+    """Add one batch to the gamma/beta statistics of a batch norm.
+
+    Args:
+        stats (LayerCurvature): The running sums, updated in place.
+        xhat (Tensor): Normalised inputs, (N, C, ...).
+        g (Tensor): Gradients of the batch loss w.r.t. the batch-norm
+            outputs, like ``xhat``.
+        curvature (str): ``'ewc'``, ``'kfac'`` or ``'xkfac'``.
+        bn_curvature (str): ``'unitwise'`` or ``'diag'`` (EWC: always
+            ``'diag'``).
+    """
+    num, channels = g.shape[0], g.shape[1]
+    g = g.reshape(num, channels, -1)
+    xhat = xhat.reshape(num, channels, -1)
+    # per-example contributions u_n = sum_t g (xhat, 1): (N, C, 2)
+    u = torch.stack([(g * xhat).sum(-1), g.sum(-1)], dim=-1)
+    if curvature == 'xkfac':
+        total = u.sum(0)
+        block = total[:, :, None] * total[:, None, :]
+    else:
+        block = torch.einsum('nci,ncj->cij', u, u)
+    if curvature == 'ewc' or bn_curvature == 'diag':
+        diag = torch.diagonal(block, dim1=1, dim2=2)
+        stats.diag = diag if stats.diag is None else stats.diag + diag
+    else:
+        stats.unit = block if stats.unit is None else stats.unit + block
+    stats.num_examples += num
+    stats.num_batches += 1
 
 
 class _BatchNormState:
@@ -224,8 +323,8 @@ def collect_curvature(
         fisher: str = 'true',
         layers: Optional[Dict[str, nn.Module]] = None,
         max_batches: Optional[int] = None,
-        generator: Optional[torch.Generator] = None
-) -> Dict[str, LayerCurvature]:
+        generator: Optional[torch.Generator] = None,
+        bn_curvature: Optional[str] = None) -> Dict[str, LayerCurvature]:
     """Estimate the curvature of the layers over a task's data.
 
     The model is used in whatever train/eval mode it is in (train mode:
@@ -245,10 +344,14 @@ def collect_curvature(
             predictive distribution, one sample per example) or
             ``'empirical'`` (ground-truth labels). Defaults to ``'true'``.
         layers (dict, optional): Layers to collect, name to module.
-            Defaults to every Linear/Conv2d layer.
+            Defaults to every Linear/Conv2d layer (and every affine batch
+            norm with ``bn_curvature``).
         max_batches (int, optional): Stop after this many batches.
         generator (torch.Generator, optional): Generator for sampled
             labels, for reproducible collection.
+        bn_curvature (str, optional): ``'unitwise'`` or ``'diag'``
+            curvature of the batch-norm gamma/beta (see the module doc).
+            Defaults to None: batch norms get none.
 
     Returns:
         dict: Layer name to its normalised :class:`LayerCurvature`.
@@ -258,7 +361,11 @@ def collect_curvature(
                          f'{CURVATURES}')
     if fisher not in FISHER_TYPES:
         raise ValueError(f'fisher={fisher!r} is not one of {FISHER_TYPES}')
-    layers = find_layers(model) if layers is None else layers
+    if bn_curvature is not None and bn_curvature not in BN_CURVATURES:
+        raise ValueError(f'bn_curvature={bn_curvature!r} is not one of '
+                         f'{BN_CURVATURES} or None')
+    if layers is None:
+        layers = find_layers(model, include_bn=bn_curvature is not None)
     if not layers:
         raise ValueError('the model has no Linear/Conv2d layer')
     stats = {name: LayerCurvature() for name in layers}
@@ -298,6 +405,12 @@ def collect_curvature(
                 if grad is None:
                     continue
                 layer = layers[name]
+                if isinstance(layer, _BatchNorm):
+                    with torch.no_grad():
+                        xhat = _bn_normalised_input(layer, inputs[name])
+                    accumulate_bn(stats[name], xhat, grad.detach(), curvature,
+                                  bn_curvature or 'unitwise')
+                    continue
                 accumulate(stats[name], _layer_input(layer, inputs[name]),
                            _layer_grad(layer, grad.detach()), curvature)
     finally:

@@ -12,6 +12,11 @@ Kronecker penalties never form a Kronecker product: with the vec trick
 ``vec(X)^T (A kron G) vec(X) = <G X A, X>``; the value and its gradient come
 from the same product ``M = G dW A`` (value ``<M, dW> / 2``, gradient
 ``M``), computed once in the forward pass (:class:`KroneckerQuadratic`).
+
+Batch norms with curvature (``bn_curvature`` of
+:func:`~mmdl.continual.curvature.collect_curvature`) are penalised on
+``d = (gamma, beta) - (gamma*, beta*)``: ``1/2 sum_c d_c^T U_c d_c``
+(unit-wise) or ``1/2 sum diag * d^2``.
 """
 from typing import Dict, List, Optional
 
@@ -48,14 +53,20 @@ class QuadraticPenalty:
     """Base class: anchors and per-task curvature of a set of layers.
 
     Args:
-        layer_names (list[str], optional): Layers (Linear/Conv2d) to
-            penalise. Defaults to all of the model's.
+        layer_names (list[str], optional): Layers (Linear/Conv2d, and
+            affine batch norms with ``include_bn``) to penalise. Defaults
+            to all of the model's.
+        include_bn (bool): Anchor the affine batch norms too (for
+            batch-norm curvature). Defaults to False.
     """
 
     name = 'quadratic'
 
-    def __init__(self, layer_names: Optional[List[str]] = None) -> None:
+    def __init__(self,
+                 layer_names: Optional[List[str]] = None,
+                 include_bn: bool = False) -> None:
         self.layer_names = layer_names
+        self.include_bn = include_bn
         self.anchors: Dict[str, Tensor] = {}
         self.tasks: List[Dict[str, LayerCurvature]] = []
 
@@ -63,7 +74,8 @@ class QuadraticPenalty:
         """Centre the penalty on the model's current weights."""
         self.anchors = {
             name: flat_weight(layer).detach().clone()
-            for name, layer in find_layers(model, self.layer_names).items()
+            for name, layer in find_layers(model, self.layer_names,
+                                           self.include_bn).items()
         }
 
     def add_task(self, curvature: Dict[str, LayerCurvature]) -> None:
@@ -71,7 +83,7 @@ class QuadraticPenalty:
         self.tasks.append(curvature)
 
     def deltas(self, model: nn.Module) -> Dict[str, Tensor]:
-        layers = find_layers(model, list(self.anchors))
+        layers = find_layers(model, list(self.anchors), self.include_bn)
         return {
             name: flat_weight(layer) - self.anchors[name]
             for name, layer in layers.items()
@@ -97,12 +109,28 @@ class QuadraticPenalty:
         } for task in state['tasks']]
 
 
+def _small_quadratic(delta: Tensor, factors: List[LayerCurvature]) -> Tensor:
+    """``1/2 d^T F d`` for diagonal (``diag``) and unit-wise (``unit``,
+    2x2 per channel) curvature, summed over tasks."""
+    value = delta.new_zeros(())
+    for f in factors:
+        if f.unit is not None:
+            value = value + 0.5 * torch.einsum('ci,cij,cj->', delta, f.unit,
+                                               delta)
+        elif f.diag is not None:
+            value = value + 0.5 * (f.diag * delta * delta).sum()
+    return value
+
+
 class KFACPenalty(QuadraticPenalty):
     """K-FAC penalty ``1/2 sum_l <G dW A, dW>`` (Ritter et al. 2018's
-    online structured Laplace, one Kronecker product per layer and task).
+    online structured Laplace, one Kronecker product per layer and task),
+    plus the unit-wise or diagonal batch-norm terms when their curvature
+    was collected.
 
     Args:
         layer_names (list[str], optional): Layers to penalise.
+        include_bn (bool): Anchor the affine batch norms too.
     """
 
     name = 'kfac'
@@ -112,9 +140,16 @@ class KFACPenalty(QuadraticPenalty):
         total = None
         for name, delta in self.deltas(model).items():
             factors = [task[name] for task in self.tasks if name in task]
+            kron = [f for f in factors if f.g is not None]
+            small = [f for f in factors if f.g is None]
             if not factors:
                 continue
-            value = KroneckerQuadratic.apply(delta, factors, self.xkfac)
+            value = None
+            if kron:
+                value = KroneckerQuadratic.apply(delta, kron, self.xkfac)
+            if small:
+                extra = _small_quadratic(delta, small)
+                value = extra if value is None else value + extra
             total = value if total is None else total + value
         if total is None:
             return next(iter(model.parameters())).new_zeros(())
@@ -136,17 +171,18 @@ class XKFACPenalty(KFACPenalty):
 
 class EWCPenalty(QuadraticPenalty):
     """EWC penalty ``1/2 sum F_diag * dW^2`` (Kirkpatrick et al. 2017) on
-    the Linear/Conv2d weights and biases."""
+    the Linear/Conv2d weights and biases, and on the batch-norm gamma/beta
+    when their curvature was collected."""
 
     name = 'ewc'
 
     def __call__(self, model: nn.Module) -> Tensor:
         total = None
         for name, delta in self.deltas(model).items():
-            diag = sum(task[name].diag for task in self.tasks if name in task)
-            if isinstance(diag, int):
+            factors = [task[name] for task in self.tasks if name in task]
+            if not factors:
                 continue
-            value = 0.5 * (diag * delta * delta).sum()
+            value = _small_quadratic(delta, factors)
             total = value if total is None else total + value
         if total is None:
             return next(iter(model.parameters())).new_zeros(())

@@ -26,14 +26,19 @@ def test_adaptive_scaling_normalises_both_terms():
     objective = ContinualObjective(
         task_weighting=False, adaptive_scaling=True, momentum=0.5)
     objective.num_old_tasks = 1
-    # first non-zero values initialise the running scales: both terms -> 1
+    # the first task loss initialises its scale: the task term -> 1
     out = objective(None, dict(loss=torch.tensor(4.0)), torch.tensor(0.0))
     assert out['loss'].item() == pytest.approx(1.0)
-    out = objective(None, dict(loss=torch.tensor(4.0)), torch.tensor(20.0))
-    assert out['loss_penalty'].item() == pytest.approx(1.0)
+    assert objective.ema_penalty is None
+    # the first non-zero penalty starts from the task scale (4), then the
+    # EMA follows it: (4 + 1e-6) / 2, not 1e-6 (which would scale by 1e6)
+    out = objective(None, dict(loss=torch.tensor(4.0)), torch.tensor(1e-6))
+    assert objective.ema_penalty == pytest.approx((4.0 + 1e-6) / 2)
+    assert out['loss_penalty'].item() == pytest.approx(1e-6 / 2.0, rel=1e-5)
     # EMA with momentum 0.5: task scale (4 + 8) / 2 = 6
-    out = objective(None, dict(loss=torch.tensor(8.0)), torch.tensor(20.0))
+    out = objective(None, dict(loss=torch.tensor(8.0)), torch.tensor(2.0))
     assert out['loss'].item() == pytest.approx(8.0 / 6.0)
+    assert out['loss_penalty'].item() == pytest.approx(2.0 / (1.0 + 1.0))
     # the scales are constants: no gradient flows through them
     x = torch.tensor(3.0, requires_grad=True)
     out = objective(None, dict(loss=x * 1.0), torch.tensor(20.0))

@@ -12,10 +12,24 @@ from mmdl.registry import HOOKS, MODELS
 
 @HOOKS.register_module()
 class RankDumpHook(Hook):
-    """Save this rank's weights, wrapper type and custom-step count."""
+    """Save this rank's weights, wrapper type and custom-step count (after
+    the run, and with ``every_epoch`` after every training epoch)."""
 
-    def __init__(self, out_dir):
+    priority = 'LOWEST'
+
+    def __init__(self, out_dir, every_epoch=False):
         self.out_dir = out_dir
+        self.every_epoch = every_epoch
+
+    def after_train_epoch(self, runner):
+        if not self.every_epoch:
+            return
+        model = runner.model.module if hasattr(runner.model,
+                                               'module') else runner.model
+        torch.save(
+            model.state_dict(),
+            osp.join(self.out_dir,
+                     f'rank{runner.rank}_epoch{runner.epoch}.pth'))
 
     def after_run(self, runner):
         model = runner.model.module if hasattr(runner.model,

@@ -92,3 +92,38 @@ def test_dist_train_uses_model_own_train_step(tmp_path):
         assert rank['custom_calls'] == 2 * 23
     for key, value in ranks[0]['state_dict'].items():
         assert torch.equal(value, ranks[1]['state_dict'][key]), key
+
+
+@pytest.mark.dist
+def test_dist_train_continual_merge_reparam(tmp_path):
+    """KFACBNHook with merged / reparameterised batch norms under 2
+    processes: after every epoch (also those trained after a merge and a
+    reparameterisation) both ranks hold the same weights. (Running
+    statistics differ after the last forward pass, as always under DDP,
+    which broadcasts rank 0's buffers at the next one; the hook broadcasts
+    them before folding.)"""
+    quick = osp.join(REPO_ROOT, 'configs', 'xkfac',
+                     'xkfac_mlp-bn_1xb32-3t_permuted-digits_quick.py')
+    text = '\n'.join([
+        f'_base_ = [{quick!r}]',
+        "custom_imports = dict(imports=['rank_dump'], "
+        'allow_failed_imports=False)',
+        'custom_hooks = [dict(type="KFACBNHook", curvature="xkfac", '
+        'adaptive_scaling=True, bn_stats="merge_reparam", max_batches=4), '
+        f'dict(type="RankDumpHook", out_dir={str(tmp_path)!r}, '
+        'every_epoch=True)]',
+        'train_cfg = dict(max_epochs=1)',
+        "train_dataloader = dict(dataset=dict(indices=256))",
+    ]) + '\n'
+    _dist_train(tmp_path, text, 29624)
+    for epoch in range(3):
+        states = [
+            torch.load(tmp_path / f'rank{r}_epoch{epoch}.pth')
+            for r in range(2)
+        ]
+        for key, value in states[0].items():
+            if 'running_' in key or 'num_batches' in key:
+                continue
+            assert torch.equal(value, states[1][key]), (epoch, key)
+    log = open(next((tmp_path / 'work').rglob('*.log'))).read()
+    assert "reparameterised 2 batch norm(s) with the new task's" in log

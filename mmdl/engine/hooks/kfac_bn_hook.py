@@ -1,19 +1,23 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 """Collect curvature at the end of each task and install the quadratic
 penalty for the following tasks (EWC, K-FAC, XK-FAC)."""
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import torch
+from mmengine import dist
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmdl.continual import (PENALTIES, L2AnchorPenalty, collect_curvature,
-                            find_layers)
+from mmdl.continual import (BN_CURVATURES, PENALTIES, L2AnchorPenalty,
+                            collect_curvature, find_layers)
+from mmdl.continual.bn_merge import (bn_input_moments, find_bn_pairs, fold_bn,
+                                     moments_to_mean_var, reparameterise_bn)
 from mmdl.continual.objective import ContinualObjective
 from mmdl.registry import HOOKS
 
 BN_MODES = ('train', 'fixed')
+BN_STATS = ('track', 'merge', 'merge_reparam')
 
 
 def _unwrap(model):
@@ -58,9 +62,33 @@ class KFACBNHook(Hook):
     batch norms stay in eval mode with the first task's statistics, so there
     is no inter-example dependence and plain K-FAC is valid.
 
-    Not implemented yet: the paper's batch-norm weight merging and
-    reparameterisation (brief section 6); the batch-norm affine parameters
-    get no curvature (only the Linear/Conv2d layers are penalised).
+    Batch-norm gamma/beta get a unit-wise (2x2 per channel) or diagonal
+    curvature (``bn_curvature``; **Reconstruction**, see
+    :mod:`mmdl.continual.curvature`).
+
+    Batch-norm statistics (``bn_stats``; **Reconstruction** of the paper's
+    "weight merging and reparameterization", whose procedure was not
+    available; see :mod:`mmdl.continual.bn_merge`):
+
+    * ``'track'``: running statistics follow the data of every task (the
+      newest task's statistics serve all tasks at test time);
+    * ``'merge'``: at the end of every task, after the curvature is
+      collected, each batch norm fed directly by a Linear/Conv2d layer is
+      folded into that layer (its statistics and scale become weights; the
+      batch norm becomes an identity in eval mode). The stored curvature
+      of all tasks and the anchors are re-expressed exactly in the merged
+      parameters. The final model is merged: inference uses one set of
+      statistics held in the weights;
+    * ``'merge_reparam'``: ``'merge'``, and at the start of every later
+      task each merged batch norm is reparameterised with the statistics
+      of its input on the new task's training data (one pass without
+      gradients), so that training starts from the merged network in both
+      train and eval mode; the curvature and anchors follow the change of
+      coordinates.
+
+    Both merges keep the eval-mode network exactly (tested); under
+    distributed training the statistics are summed over processes and the
+    merged tensors broadcast from rank 0.
 
     Args:
         curvature (str): ``'xkfac'``, ``'kfac'`` or ``'ewc'``. Defaults to
@@ -76,8 +104,14 @@ class KFACBNHook(Hook):
         bn_mode (str): ``'train'`` or ``'fixed'``. Defaults to ``'train'``.
         layers (list[str], optional): Layer names to penalise. Defaults to
             every Linear/Conv2d layer.
-        max_batches (int, optional): Batches used for the curvature.
-            Defaults to the whole training set.
+        max_batches (int, optional): Batches used for the curvature (and
+            for the statistics of ``'merge_reparam'``). Defaults to the
+            whole training set.
+        bn_curvature (str, optional): ``'unitwise'`` or ``'diag'``
+            curvature of the batch-norm gamma/beta, None for none. EWC uses
+            the diagonal. Defaults to ``'unitwise'``.
+        bn_stats (str): ``'track'``, ``'merge'`` or ``'merge_reparam'``.
+            Defaults to ``'track'``.
     """
 
     priority = 'NORMAL'
@@ -91,19 +125,30 @@ class KFACBNHook(Hook):
                  adaptive_scaling: bool = False,
                  bn_mode: str = 'train',
                  layers: Optional[List[str]] = None,
-                 max_batches: Optional[int] = None) -> None:
+                 max_batches: Optional[int] = None,
+                 bn_curvature: Optional[str] = 'unitwise',
+                 bn_stats: str = 'track') -> None:
         if curvature not in PENALTIES:
             raise ValueError(f'KFACBNHook: curvature={curvature!r} is not '
                              f'one of {tuple(PENALTIES)}')
         if bn_mode not in BN_MODES:
             raise ValueError(f'KFACBNHook: bn_mode={bn_mode!r} is not one '
                              f'of {BN_MODES}')
+        if bn_curvature is not None and bn_curvature not in BN_CURVATURES:
+            raise ValueError(f'KFACBNHook: bn_curvature={bn_curvature!r} is '
+                             f'not one of {BN_CURVATURES} or None')
+        if bn_stats not in BN_STATS:
+            raise ValueError(f'KFACBNHook: bn_stats={bn_stats!r} is not one '
+                             f'of {BN_STATS}')
         self.curvature = curvature
         self.fisher = fisher
         self.bn_mode = bn_mode
         self.layers = layers
         self.max_batches = max_batches
-        self.penalty = PENALTIES[curvature](layers)
+        self.bn_curvature = bn_curvature
+        self.bn_stats = bn_stats
+        self.penalty = PENALTIES[curvature](
+            layers, include_bn=bn_curvature is not None)
         self.anchor = L2AnchorPenalty()
         self.objective = ContinualObjective(
             penalty_weight=penalty_weight,
@@ -140,14 +185,9 @@ class KFACBNHook(Hook):
         model.train()
         if self.bn_mode == 'fixed':
             _set_bn_eval(model)
-        find_layers(model, self.layers)  # names checked early
-        preprocessor = model.data_preprocessor
-
-        def logits_fn(model, batch):
-            data = preprocessor(batch, True)
-            logits = model(data['inputs'], data['data_samples'], 'tensor')
-            labels = torch.cat([s.gt_label for s in data['data_samples']])
-            return logits, labels.to(logits.device)
+        include_bn = self.bn_curvature is not None
+        find_layers(model, self.layers, include_bn)  # names checked early
+        logits_fn = self._logits_fn(model)
 
         seed = (runner.seed or 0) * 1000003 + task_index
         generator = torch.Generator().manual_seed(seed)
@@ -163,11 +203,14 @@ class KFACBNHook(Hook):
             curvature=self.curvature,
             fisher=self.fisher,
             layers=(None if self.layers is None else find_layers(
-                model, self.layers)),
+                model, self.layers, include_bn)),
             max_batches=self.max_batches,
-            generator=generator)
+            generator=generator,
+            bn_curvature=self.bn_curvature)
         model.train(was_training)
         self.penalty.add_task(curvature)
+        if self.bn_stats != 'track':
+            self._merge(runner, model)
         self.penalty.set_anchor(model)
         self.anchor.set_anchor(model)
         self.objective.num_old_tasks = self.num_tasks_collected
@@ -176,6 +219,98 @@ class KFACBNHook(Hook):
             f'KFACBNHook: {self.curvature} curvature of task {task_index} '
             f'collected for {len(curvature)} layers; penalty installed for '
             f'{self.num_tasks_collected} old task(s)')
+
+    # ------------------------------------------------------------------
+    # batch-norm statistics
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _logits_fn(model):
+        preprocessor = model.data_preprocessor
+
+        def logits_fn(model, batch):
+            data = preprocessor(batch, True)
+            logits = model(data['inputs'], data['data_samples'], 'tensor')
+            labels = torch.cat([s.gt_label for s in data['data_samples']])
+            return logits, labels.to(logits.device)
+
+        return logits_fn
+
+    def _bn_pairs(self, runner, model) -> Dict[str, str]:
+        """Batch norm -> the Linear/Conv2d feeding it (one traced batch)."""
+        logits_fn = self._logits_fn(model)
+        batch = next(iter(runner.train_loop.dataloader))
+        was_training = model.training
+        model.eval()
+        try:
+            pairs = find_bn_pairs(model, lambda: logits_fn(model, batch))
+        finally:
+            model.train(was_training)
+        return pairs
+
+    @staticmethod
+    def _broadcast(model, names) -> None:
+        """Make every process hold rank 0's merged tensors."""
+        if dist.get_world_size() == 1:
+            return
+        modules = dict(model.named_modules())
+        for name in names:
+            for tensor in list(modules[name].parameters(recurse=False)) + \
+                    list(modules[name].buffers(recurse=False)):
+                dist.broadcast(tensor.data, src=0)
+
+    def _merge(self, runner, model) -> None:
+        """Fold every batch norm into the layer feeding it and re-express
+        the stored curvature (``bn_stats='merge'``/``'merge_reparam'``)."""
+        pairs = self._bn_pairs(runner, model)
+        modules = dict(model.named_modules())
+        # every process folds rank 0's running statistics
+        self._broadcast(model, list(pairs))
+        for bn_name, producer_name in pairs.items():
+            scale, jac = fold_bn(modules[producer_name], modules[bn_name])
+            for task in self.penalty.tasks:
+                if producer_name in task:
+                    task[producer_name].scale_outputs(scale)
+                if bn_name in task:
+                    task[bn_name].transform_unit(jac)
+        self._broadcast(model, list(pairs) + list(pairs.values()))
+        runner.logger.info(f'KFACBNHook: merged {len(pairs)} batch norm(s) '
+                           'into the layers feeding them')
+
+    def _reparameterise(self, runner, model) -> None:
+        """Give the merged batch norms the new task's input statistics."""
+        pairs = self._bn_pairs(runner, model)
+        modules = dict(model.named_modules())
+        bns = {name: modules[name] for name in pairs}
+        logits_fn = self._logits_fn(model)
+        was_training = model.training
+        model.eval()
+        try:
+            moments = bn_input_moments(model, bns,
+                                       runner.train_loop.dataloader, logits_fn,
+                                       self.max_batches)
+        finally:
+            model.train(was_training)
+        for name, bn in bns.items():
+            values, count = moments[name]
+            count = torch.tensor(float(count), dtype=values.dtype)
+            dist.all_reduce(values)
+            dist.all_reduce(count)
+            mean, var = moments_to_mean_var(values, float(count))
+            jac = reparameterise_bn(bn, mean, var)
+            for task in self.penalty.tasks:
+                if name in task:
+                    task[name].transform_unit(jac)
+        self._broadcast(model, list(bns))
+        self.penalty.set_anchor(model)
+        self.anchor.set_anchor(model)
+        runner.logger.info(f'KFACBNHook: reparameterised {len(bns)} batch '
+                           "norm(s) with the new task's statistics")
+
+    def before_task(self, runner, task_index: int) -> None:
+        """Reparameterise the merged batch norms with the new task's
+        statistics (``bn_stats='merge_reparam'``)."""
+        if self.bn_stats == 'merge_reparam' and self.num_tasks_collected:
+            self._reparameterise(runner, _unwrap(runner.model))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint['kfac_bn_hook'] = dict(

@@ -18,7 +18,7 @@ LOOP_TESTS = osp.join(REPO_ROOT, 'tests', 'test_engine', 'test_loops')
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 
 
-def _config_text(curvature, stop_epoch=None):
+def _config_text(curvature, stop_epoch=None, bn_stats='track'):
     bases = [
         osp.join(REPO_ROOT, 'configs', '_base_', name)
         for name in ('models/mlp_bn_digits.py', 'schedules/continual_sgd.py',
@@ -26,7 +26,7 @@ def _config_text(curvature, stop_epoch=None):
     ]
     hooks = [
         f"dict(type='KFACBNHook', curvature={curvature!r}, "
-        'adaptive_scaling=True, damping=1e-3)'
+        f'adaptive_scaling=True, damping=1e-3, bn_stats={bn_stats!r})'
     ]
     if stop_epoch is not None:
         hooks.append(f"dict(type='StopAtEpochHook', stop_epoch={stop_epoch})")
@@ -61,10 +61,15 @@ randomness = dict(seed=0, deterministic=True)
 """
 
 
-def _start(tmp_path, name, curvature, stop_epoch=None, resume=False):
+def _start(tmp_path,
+           name,
+           curvature,
+           stop_epoch=None,
+           resume=False,
+           bn_stats='track'):
     config = tmp_path / f'{name}.py'
     if not config.exists():
-        config.write_text(_config_text(curvature, stop_epoch))
+        config.write_text(_config_text(curvature, stop_epoch, bn_stats))
     args = [
         sys.executable, TRAIN,
         str(config), '--work-dir',
@@ -88,11 +93,14 @@ def _finish(process, expected_rc=0):
 
 
 @pytest.mark.slow
-def test_penalty_installed_and_resume_restores_it(tmp_path):
+@pytest.mark.parametrize('bn_stats', ['track', 'merge_reparam'])
+def test_penalty_installed_and_resume_restores_it(tmp_path, bn_stats):
     runs = {
-        'straight': _start(tmp_path, 'straight', 'xkfac'),
-        'mid': _start(tmp_path, 'mid', 'xkfac', stop_epoch=3),
-        'end': _start(tmp_path, 'end', 'xkfac', stop_epoch=4),
+        'straight': _start(tmp_path, 'straight', 'xkfac', bn_stats=bn_stats),
+        'mid':
+        _start(tmp_path, 'mid', 'xkfac', stop_epoch=3, bn_stats=bn_stats),
+        'end':
+        _start(tmp_path, 'end', 'xkfac', stop_epoch=4, bn_stats=bn_stats),
     }
     log = _finish(runs['straight'])
     _finish(runs['mid'], 3)
@@ -100,6 +108,9 @@ def test_penalty_installed_and_resume_restores_it(tmp_path):
     # the penalty only appears from task 1 on
     assert 'loss_penalty' in log and 'loss_damping' in log
     assert 'penalty installed for 1 old task(s)' in log
+    if bn_stats == 'merge_reparam':
+        assert 'merged 2 batch norm(s)' in log
+        assert "reparameterised 2 batch norm(s) with the new task's" in log
     # the checkpoint written mid task 1 holds task 0's curvature
     mid = load_checkpoint_file(str(tmp_path / 'mid' / 'epoch_3.pth'))
     assert len(mid['kfac_bn_hook']['penalty']['tasks']) == 1
