@@ -334,3 +334,410 @@ def write_mnist_idx(root: str,
             with open(path, 'wb') as f:
                 f.write(data)
     return root
+
+
+def _class_images(rng: np.random.Generator, num_classes: int, image_size: int):
+    """A function ``image(label)``: an RGB image of a colour per class plus
+    noise."""
+    colours = rng.integers(0, 256, (num_classes, 3))
+
+    def image(label: int) -> np.ndarray:
+        noise = rng.integers(-40, 41, (image_size, image_size, 3))
+        return np.clip(colours[label] + noise, 0, 255).astype(np.uint8)
+
+    return image
+
+
+def write_imagenet(root: str,
+                   num_classes: int = 3,
+                   train_per_class: int = 2,
+                   val_per_class: int = 2,
+                   image_size: int = 32,
+                   ann_files: bool = True,
+                   seed: int = 0) -> dict:
+    """Write a miniature ImageNet-1k (ILSVRC 2012) in the layouts read by
+    mmpretrain's ``ImageNet`` (``data_root='data/imagenet'``).
+
+    Written under ``root`` (created if needed):
+
+    * ``train/<wnid>/<wnid>_<k>.JPEG``: one folder per class, as in the
+      training archive (the last image of the first class is a
+      single-channel JPEG, as some ImageNet images are greyscale);
+    * with ``ann_files=True`` (mmpretrain's documented preparation, the one
+      whose label indices match mmpretrain's checkpoints):
+      ``val/ILSVRC2012_val_<8 digits>.JPEG`` in one flat folder, classes
+      interleaved, and ``meta/train.txt`` (``<wnid>/<file> <label>``) and
+      ``meta/val.txt`` (``<file> <label>``); the label of a wnid is its
+      index in the sorted wnids. mmpretrain's ``ImageNet`` reads the
+      ``meta`` files when they exist;
+    * with ``ann_files=False``: ``val/<wnid>/ILSVRC2012_val_<...>.JPEG``
+      (class folders) and no ``meta``. mmpretrain's ``ImageNet`` then takes
+      the classes from the folders and insists on 1000 of them unless the
+      dataset gets ``metainfo=dict(classes=...)`` with the right number.
+
+    The wnids are made up (``n`` and 8 digits), so that the miniature
+    cannot be mistaken for real data; image contents are a colour per class
+    plus noise.
+
+    Args:
+        root (str): Directory to write into (the ``data_root``).
+        num_classes (int): Number of classes. Defaults to 3.
+        train_per_class (int): Training images per class. Defaults to 2.
+        val_per_class (int): Validation images per class. Defaults to 2.
+        image_size (int): Image side in pixels. Defaults to 32.
+        ann_files (bool): Write ``meta/*.txt`` and a flat ``val`` folder.
+            Defaults to True.
+        seed (int): Seed of the random content. Defaults to 0.
+
+    Returns:
+        dict: ``data_root`` (str), ``wnids`` (sorted list of str, label
+        order), ``train`` and ``val`` (lists of ``(path relative to
+        data_root, label)``, in the order of the ``meta`` files, or of the
+        sorted class folders and files without them).
+    """
+    rng = np.random.default_rng(seed)
+    os.makedirs(root, exist_ok=True)
+    numbers = rng.choice(10**8, num_classes, replace=False)
+    wnids = sorted(f'n{n:08d}' for n in numbers)
+    image = _class_images(rng, num_classes, image_size)
+
+    train = []
+    for label, wnid in enumerate(wnids):
+        folder = osp.join(root, 'train', wnid)
+        os.makedirs(folder, exist_ok=True)
+        for k in range(train_per_class):
+            name = f'{wnid}_{k + 1}.JPEG'
+            img = image(label)
+            if label == 0 and k == train_per_class - 1 and k > 0:
+                img = img.mean(axis=2).astype(np.uint8)  # greyscale JPEG
+            _write_jpeg(osp.join(folder, name), img)
+            train.append((osp.join('train', wnid, name), label))
+
+    val_labels = rng.permutation(
+        np.repeat(np.arange(num_classes), val_per_class)).tolist()
+    val = []
+    for k, label in enumerate(val_labels):
+        name = f'ILSVRC2012_val_{k + 1:08d}.JPEG'
+        folder = osp.join(root, 'val') if ann_files else osp.join(
+            root, 'val', wnids[label])
+        os.makedirs(folder, exist_ok=True)
+        _write_jpeg(osp.join(folder, name), image(label))
+        val.append((osp.relpath(osp.join(folder, name), root), label))
+
+    if ann_files:
+        meta = osp.join(root, 'meta')
+        os.makedirs(meta, exist_ok=True)
+        with open(osp.join(meta, 'train.txt'), 'w', encoding='utf-8') as f:
+            f.writelines(f'{osp.relpath(path, "train")} {label}\n'
+                         for path, label in train)
+        with open(osp.join(meta, 'val.txt'), 'w', encoding='utf-8') as f:
+            f.writelines(f'{osp.relpath(path, "val")} {label}\n'
+                         for path, label in val)
+    else:
+        val = sorted(val, key=lambda item: (item[1], item[0]))
+    return dict(data_root=root, wnids=wnids, train=train, val=val)
+
+
+def write_cub(root: str,
+              num_classes: int = 3,
+              train_per_class: int = 2,
+              test_per_class: int = 2,
+              image_size: int = 32,
+              seed: int = 0) -> dict:
+    """Write a miniature CUB-200-2011 in the layout of the original
+    ``CUB_200_2011`` archive, as read by mmpretrain's ``CUB``
+    (``data_root='data/CUB_200_2011'``).
+
+    Written under ``root`` (created if needed), image ids counting from 1
+    over the classes in order, as in the real files:
+
+    * ``images/<ccc>.<Class_name>/<Class_name>_<nnnn>_<id>.jpg`` with the
+      first ``num_classes`` names of mmpretrain's ``CUB_CATEGORIES``;
+    * ``images.txt`` (``<id> <ccc>.<Class_name>/<file>``),
+      ``image_class_labels.txt`` (``<id> <class, from 1>``),
+      ``train_test_split.txt`` (``<id> <1: train, 0: test>``, the two
+      splits interleaved within each class), ``classes.txt``
+      (``<class> <ccc>.<Class_name>``) and ``bounding_boxes.txt``
+      (``<id> <x> <y> <width> <height>``).
+
+    Args:
+        root (str): Directory to write into (the ``data_root``).
+        num_classes (int): Number of classes (<= 200). Defaults to 3.
+        train_per_class (int): Training images per class. Defaults to 2.
+        test_per_class (int): Test images per class. Defaults to 2.
+        image_size (int): Image side in pixels. Defaults to 32.
+        seed (int): Seed of the random content. Defaults to 0.
+
+    Returns:
+        dict: ``data_root`` (str), ``classes`` (list of str), ``train`` and
+        ``test`` (lists of ``(path relative to data_root, label from 0)``
+        in id order).
+    """
+    from mmpretrain.datasets.categories import CUB_CATEGORIES
+    if not 0 < num_classes <= len(CUB_CATEGORIES):
+        raise ValueError(f'num_classes must be in [1, 200], got '
+                         f'{num_classes}')
+    rng = np.random.default_rng(seed)
+    os.makedirs(root, exist_ok=True)
+    classes = list(CUB_CATEGORIES[:num_classes])
+    folders = [f'{c + 1:03d}.{name}' for c, name in enumerate(classes)]
+    image = _class_images(rng, num_classes, image_size)
+    lines = dict(images=[], labels=[], split=[], boxes=[])
+    splits = dict(train=[], test=[])
+    image_id = 0
+    for label, (name, folder) in enumerate(zip(classes, folders)):
+        os.makedirs(osp.join(root, 'images', folder), exist_ok=True)
+        is_train = rng.permutation([1] * train_per_class +
+                                   [0] * test_per_class).tolist()
+        for flag in is_train:
+            image_id += 1
+            number = int(rng.integers(1, 10000))
+            file = f'{folder}/{name}_{number:04d}_{image_id}.jpg'
+            _write_jpeg(osp.join(root, 'images', file), image(label))
+            x0, y0, x1, y1 = _random_box(rng, image_size)
+            lines['images'].append(f'{image_id} {file}\n')
+            lines['labels'].append(f'{image_id} {label + 1}\n')
+            lines['split'].append(f'{image_id} {flag}\n')
+            lines['boxes'].append(
+                f'{image_id} {float(x0)} {float(y0)} {float(x1 - x0)} '
+                f'{float(y1 - y0)}\n')
+            splits['train' if flag else 'test'].append(
+                (osp.join('images', file), label))
+    files = dict(
+        images='images.txt',
+        labels='image_class_labels.txt',
+        split='train_test_split.txt',
+        boxes='bounding_boxes.txt')
+    for key, name in files.items():
+        with open(osp.join(root, name), 'w', encoding='utf-8') as f:
+            f.writelines(lines[key])
+    with open(osp.join(root, 'classes.txt'), 'w', encoding='utf-8') as f:
+        f.writelines(f'{c + 1} {folder}\n' for c, folder in enumerate(folders))
+    return dict(data_root=root, classes=classes, **splits)
+
+
+def write_fgvc_aircraft(root: str,
+                        num_classes: int = 3,
+                        train_per_class: int = 2,
+                        val_per_class: int = 1,
+                        test_per_class: int = 2,
+                        image_size: int = 32,
+                        seed: int = 0) -> dict:
+    """Write a miniature FGVC-Aircraft (2013b) in the layout of the
+    ``fgvc-aircraft-2013b`` archive, as read by mmpretrain's
+    ``FGVCAircraft`` (``data_root='data/fgvc-aircraft-2013b'``).
+
+    Written under ``root`` (created if needed):
+
+    * ``data/images/<7 digits>.jpg``;
+    * ``data/variants.txt`` (the first ``num_classes`` variant names of
+      mmpretrain's ``FGVCAIRCRAFT_CATEGORIES``, one per line);
+    * ``data/images_variant_{train,val,trainval,test}.txt``
+      (``<image id> <variant name>``, names may contain spaces; trainval
+      is train followed by val).
+
+    Args:
+        root (str): Directory to write into (the ``data_root``).
+        num_classes (int): Number of variants (<= 100). Defaults to 3.
+        train_per_class (int): Training images per class. Defaults to 2.
+        val_per_class (int): Validation images per class. Defaults to 1.
+        test_per_class (int): Test images per class. Defaults to 2.
+        image_size (int): Image side in pixels. Defaults to 32.
+        seed (int): Seed of the random content. Defaults to 0.
+
+    Returns:
+        dict: ``data_root`` (str), ``classes`` (list of str), and for every
+        split (``train``, ``val``, ``trainval``, ``test``) a list of
+        ``(path relative to data_root, label)`` in file order.
+    """
+    from mmpretrain.datasets.categories import FGVCAIRCRAFT_CATEGORIES
+    if not 0 < num_classes <= len(FGVCAIRCRAFT_CATEGORIES):
+        raise ValueError(f'num_classes must be in [1, 100], got '
+                         f'{num_classes}')
+    rng = np.random.default_rng(seed)
+    data = osp.join(root, 'data')
+    os.makedirs(osp.join(data, 'images'), exist_ok=True)
+    classes = list(FGVCAIRCRAFT_CATEGORIES[:num_classes])
+    image = _class_images(rng, num_classes, image_size)
+    counts = dict(
+        train=train_per_class, val=val_per_class, test=test_per_class)
+    total = num_classes * sum(counts.values())
+    ids = iter(sorted(rng.choice(10**7, total, replace=False).tolist()))
+    splits = {}
+    for split, per_class in counts.items():
+        items = []
+        for label in range(num_classes):
+            for _ in range(per_class):
+                image_id = f'{next(ids):07d}'
+                _write_jpeg(
+                    osp.join(data, 'images', f'{image_id}.jpg'), image(label))
+                items.append((image_id, label))
+        splits[split] = [items[i] for i in rng.permutation(len(items))]
+    splits['trainval'] = splits['train'] + splits['val']
+    with open(osp.join(data, 'variants.txt'), 'w', encoding='utf-8') as f:
+        f.writelines(f'{name}\n' for name in classes)
+    result = dict(data_root=root, classes=classes)
+    for split, items in splits.items():
+        with open(
+                osp.join(data, f'images_variant_{split}.txt'),
+                'w',
+                encoding='utf-8') as f:
+            f.writelines(f'{image_id} {classes[label]}\n'
+                         for image_id, label in items)
+        result[split] = [(osp.join('data', 'images', f'{image_id}.jpg'), label)
+                         for image_id, label in items]
+    return result
+
+
+def write_flowers102(root: str,
+                     num_classes: int = 3,
+                     train_per_class: int = 2,
+                     val_per_class: int = 2,
+                     test_per_class: int = 2,
+                     image_size: int = 32,
+                     seed: int = 0) -> dict:
+    """Write a miniature Oxford 102 Flowers in the layout of the original
+    files, as read by mmpretrain's ``Flowers102``
+    (``data_root='data/Flowers102'``).
+
+    Written under ``root`` (created if needed):
+
+    * ``jpg/image_<5 digits>.jpg``, numbered from 1 in random class order;
+    * ``imagelabels.mat``: MATLAB v5 file with ``labels``, a 1 x N
+      ``uint8`` array of classes counted from 1;
+    * ``setid.mat``: ``trnid``, ``valid`` and ``tstid``, 1 x n ``uint16``
+      arrays of image numbers.
+
+    Integer arrays, as in the real files: mmpretrain reads them with
+    ``mat4py``, which returns doubles as floats that cannot index a list.
+    Every split needs at least 2 images (``mat4py`` returns a 1 x 1 array as
+    a scalar). Needs ``scipy`` (``scipy.io.savemat``).
+
+    Args:
+        root (str): Directory to write into (the ``data_root``).
+        num_classes (int): Number of classes. Defaults to 3.
+        train_per_class (int): Training images per class. Defaults to 2.
+        val_per_class (int): Validation images per class. Defaults to 2.
+        test_per_class (int): Test images per class. Defaults to 2.
+        image_size (int): Image side in pixels. Defaults to 32.
+        seed (int): Seed of the random content. Defaults to 0.
+
+    Returns:
+        dict: ``data_root`` (str) and for every split (``train``, ``val``,
+        ``trainval``, ``test``) a list of ``(path relative to data_root,
+        label from 0)`` in the order mmpretrain reads them.
+    """
+    from scipy.io import savemat
+    counts = dict(
+        trnid=train_per_class, valid=val_per_class, tstid=test_per_class)
+    if min(counts.values()) * num_classes < 2:
+        raise ValueError('every split needs at least 2 images')
+    rng = np.random.default_rng(seed)
+    os.makedirs(osp.join(root, 'jpg'), exist_ok=True)
+    image = _class_images(rng, num_classes, image_size)
+    labels = rng.permutation(
+        np.repeat(np.arange(num_classes), sum(counts.values())))
+    numbers = {
+        label: (np.flatnonzero(labels == label) + 1).tolist()
+        for label in range(num_classes)
+    }
+    for number, label in enumerate(labels.tolist(), 1):
+        _write_jpeg(
+            osp.join(root, 'jpg', f'image_{number:05d}.jpg'), image(label))
+    setid, start = {}, 0
+    for key, per_class in counts.items():
+        setid[key] = sorted(
+            n for label in range(num_classes)
+            for n in numbers[label][start:start + per_class])
+        start += per_class
+    savemat(
+        osp.join(root, 'imagelabels.mat'),
+        dict(labels=(labels + 1).astype(np.uint8)[None]))
+    ids = {k: np.asarray(v, dtype=np.uint16)[None] for k, v in setid.items()}
+    savemat(osp.join(root, 'setid.mat'), ids)
+
+    def items(ids):
+        return [(osp.join('jpg', f'image_{n:05d}.jpg'), int(labels[n - 1]))
+                for n in ids]
+
+    return dict(
+        data_root=root,
+        train=items(setid['trnid']),
+        val=items(setid['valid']),
+        trainval=items(setid['trnid'] + setid['valid']),
+        test=items(setid['tstid']))
+
+
+def write_stanford_cars(root: str,
+                        num_classes: int = 3,
+                        train_per_class: int = 2,
+                        test_per_class: int = 2,
+                        image_size: int = 32,
+                        seed: int = 0) -> dict:
+    """Write a miniature Stanford Cars in the single-archive layout of the
+    original (``car_ims.tgz`` + ``cars_annos.mat``), as read by
+    mmpretrain's ``StanfordCars`` (``data_root='data/Stanford_Cars'``).
+
+    Written under ``root`` (created if needed):
+
+    * ``car_ims/<6 digits>.jpg``, numbered from 1;
+    * ``cars_annos.mat``: MATLAB v5 file with ``annotations``, a 1 x N
+      struct array with the fields ``relative_im_path``
+      (``'car_ims/000001.jpg'``), ``bbox_x1``, ``bbox_y1``, ``bbox_x2``,
+      ``bbox_y2``, ``class`` (from 1) and ``test`` (1 for the test split)
+      as 1 x 1 integer arrays, and ``class_names``, a 1 x C cell array with
+      the first ``num_classes`` names of mmpretrain's
+      ``STANFORDCARS_CATEGORIES``.
+
+    Needs ``scipy`` (``scipy.io.savemat``).
+
+    Args:
+        root (str): Directory to write into (the ``data_root``).
+        num_classes (int): Number of classes (<= 196). Defaults to 3.
+        train_per_class (int): Training images per class. Defaults to 2.
+        test_per_class (int): Test images per class. Defaults to 2.
+        image_size (int): Image side in pixels. Defaults to 32.
+        seed (int): Seed of the random content. Defaults to 0.
+
+    Returns:
+        dict: ``data_root`` (str), ``classes`` (list of str), ``train`` and
+        ``test`` (lists of ``(path relative to data_root, label from 0)``
+        in file order).
+    """
+    from mmpretrain.datasets.categories import STANFORDCARS_CATEGORIES
+    from scipy.io import savemat
+    if not 0 < num_classes <= len(STANFORDCARS_CATEGORIES):
+        raise ValueError(f'num_classes must be in [1, 196], got '
+                         f'{num_classes}')
+    rng = np.random.default_rng(seed)
+    os.makedirs(osp.join(root, 'car_ims'), exist_ok=True)
+    classes = list(STANFORDCARS_CATEGORIES[:num_classes])
+    image = _class_images(rng, num_classes, image_size)
+    per_class = train_per_class + test_per_class
+    labels = rng.permutation(np.repeat(np.arange(num_classes), per_class))
+    is_test = np.zeros(len(labels), dtype=np.uint8)
+    for label in range(num_classes):
+        index = np.flatnonzero(labels == label)
+        is_test[rng.choice(index, test_per_class, replace=False)] = 1
+    fields = [('relative_im_path', 'O'), ('bbox_x1', 'O'), ('bbox_y1', 'O'),
+              ('bbox_x2', 'O'), ('bbox_y2', 'O'), ('class', 'O'),
+              ('test', 'O')]
+    annotations = np.zeros((1, len(labels)), dtype=fields)
+    splits = dict(train=[], test=[])
+    for i, (label, test) in enumerate(zip(labels.tolist(), is_test)):
+        path = f'car_ims/{i + 1:06d}.jpg'
+        _write_jpeg(osp.join(root, path), image(label))
+        box = _random_box(rng, image_size)
+        values = [np.array([[v]], dtype=np.uint16) for v in box]
+        values += [
+            np.array([[label + 1]], dtype=np.uint8),
+            np.array([[test]], dtype=np.uint8)
+        ]
+        annotations[0, i] = (path, *values)
+        splits['test' if test else 'train'].append((path, label))
+    names = np.empty((1, num_classes), dtype=object)
+    names[0, :] = classes
+    savemat(
+        osp.join(root, 'cars_annos.mat'),
+        dict(annotations=annotations, class_names=names))
+    return dict(data_root=root, classes=classes, **splits)

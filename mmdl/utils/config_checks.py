@@ -93,8 +93,12 @@ def _iter_datasets(cfg: Any, path: str) -> Iterator[Tuple[str, Mapping]]:
     if not isinstance(cfg, Mapping):
         return
     yield path, cfg
-    if isinstance(cfg.get('dataset'), Mapping):
-        yield from _iter_datasets(cfg['dataset'], f'{path}.dataset')
+    inner = cfg.get('dataset')
+    if isinstance(inner, Mapping):
+        yield from _iter_datasets(inner, f'{path}.dataset')
+    elif isinstance(inner, (list, tuple)):  # TaskDataset: one per task
+        for i, sub in enumerate(inner):
+            yield from _iter_datasets(sub, f'{path}.dataset.{i}')
     for i, sub in enumerate(cfg.get('datasets') or []):
         yield from _iter_datasets(sub, f'{path}.datasets.{i}')
 

@@ -60,6 +60,8 @@ class TaskSequenceTrainLoop(BaseLoop):
 
         train_cfg = dict(type='TaskSequenceTrainLoop', num_tasks=3,
                          max_epochs=2)  # or one number per task: [5, 2, 2]
+        # a pretrained source task (load_from) that is not retrained:
+        # dict(type='TaskSequenceTrainLoop', num_tasks=2, max_epochs=[0, 30])
         val_cfg = dict()
 
     **Task data.** The top-level ``train_dataloader`` and ``val_dataloader``
@@ -124,6 +126,23 @@ class TaskSequenceTrainLoop(BaseLoop):
        is still task ``t``'s and ``completed_tasks == t``);
     8. mark the task completed.
 
+    **Tasks with 0 epochs.** ``max_epochs`` may be 0 for some tasks (not
+    for all; negative numbers are refused), e.g. ``max_epochs=[0, 30]`` for
+    a source task learnt before the sequence (the model starts from a
+    checkpoint with ``load_from``) followed by a target task. Such a task is
+    entered (steps 1-3; its optimiser is rebuilt, but no parameter
+    scheduler: ``runner.param_schedulers`` is None during the task), trains
+    nothing (steps 4-5 are skipped, no ``before/after_train_epoch``, no
+    checkpoint) and is finished like any other (steps 6-8), so its
+    accuracy-matrix row and its 'after_task' event (e.g. a curvature
+    collected at the loaded weights over the task's training data) exist.
+    It owns no global epoch: with ``max_epochs=[0, 2]`` the global epochs 1
+    and 2 (``epoch_1.pth``, ``epoch_2.pth``) belong to task 1, and every
+    checkpoint is written after task 0 is completed, so a resumed run does
+    not repeat task 0. A 0-epoch task later in the sequence starts after
+    the last checkpoint of the task before it; resuming from that
+    checkpoint finishes that task, then runs the 0-epoch task (once).
+
     **Resuming.** The accuracy matrix (``continual/accuracy_matrix``, nested
     lists with ``None``), the number of completed tasks
     (``continual/completed_tasks``) and the epochs per task are message-hub
@@ -153,7 +172,9 @@ class TaskSequenceTrainLoop(BaseLoop):
             not a built ``DataLoader``).
         num_tasks (int): Number of tasks.
         max_epochs (int | Sequence[int]): Epochs of every task, or one
-            number per task.
+            number per task; 0 for a task that is evaluated (and whose
+            'before_task'/'after_task' events fire) but not trained. At
+            least one task needs epochs.
         val_begin_task (int): The first task after which the accuracy matrix
             row is evaluated (and per-epoch validation runs). Defaults to 0.
         val_interval (int): Validate the current task every
@@ -200,8 +221,13 @@ class TaskSequenceTrainLoop(BaseLoop):
             if len(epochs) != self.num_tasks:
                 raise ValueError(f'max_epochs has {len(epochs)} entries for '
                                  f'{self.num_tasks} tasks')
-        if any(e < 1 for e in epochs):
-            raise ValueError(f'every task needs >= 1 epoch, got {epochs}')
+        if any(e < 0 for e in epochs):
+            raise ValueError(f'max_epochs must be >= 0 for every task, got '
+                             f'{epochs}')
+        if not any(epochs):
+            raise ValueError(
+                f'max_epochs is 0 for every task ({epochs}): nothing to '
+                'train (evaluate a checkpoint with tools/test.py instead)')
         self._task_epochs = epochs
         self._task_starts = [0] + np.cumsum(epochs).tolist()
         if task_cfgs is None:
@@ -289,7 +315,10 @@ class TaskSequenceTrainLoop(BaseLoop):
         start."""
         if self._task is not None:
             return self._task
-        return self.task_of_epoch(max(self._epoch - 1, 0))
+        if self._epoch == 0:
+            # the first task, even when it has no epochs
+            return 0
+        return self.task_of_epoch(self._epoch - 1)
 
     @property
     def task_epochs(self) -> List[int]:
@@ -352,7 +381,8 @@ class TaskSequenceTrainLoop(BaseLoop):
 
     def task_of_epoch(self, epoch: int) -> int:
         """The task that global epoch ``epoch`` (0-based) belongs to; the
-        last task for ``epoch >= max_epochs``."""
+        last task for ``epoch >= max_epochs``. Tasks with 0 epochs own no
+        epoch: with ``max_epochs=[0, 2]`` epochs 0 and 1 belong to task 1."""
         task = bisect.bisect_right(self._task_starts, epoch) - 1
         return min(max(task, 0), self.num_tasks - 1)
 
@@ -449,10 +479,16 @@ class TaskSequenceTrainLoop(BaseLoop):
         start = self._task_starts[task]
         done = self._epoch - start
         if done == 0:
-            runner.logger.info(
-                f'Task {task}/{self.num_tasks - 1}: '
-                f'{self._task_epochs[task]} epochs from global epoch '
-                f'{start + 1}.')
+            if self._task_epochs[task] == 0:
+                runner.logger.info(
+                    f'Task {task}/{self.num_tasks - 1}: 0 epochs (not '
+                    "trained: 'before_task', the evaluation and "
+                    "'after_task' only).")
+            else:
+                runner.logger.info(
+                    f'Task {task}/{self.num_tasks - 1}: '
+                    f'{self._task_epochs[task]} epochs from global epoch '
+                    f'{start + 1}.')
             runner.call_hook('before_task', task_index=task)
             self._reset_optimization(task)
         elif done < self._task_epochs[task]:
@@ -470,7 +506,9 @@ class TaskSequenceTrainLoop(BaseLoop):
             self._task_epochs[task] * len(loader))
 
     def _reset_optimization(self, task: int) -> None:
-        """Rebuild the optimiser wrapper and the parameter schedulers."""
+        """Rebuild the optimiser wrapper and the parameter schedulers (no
+        schedulers for a task with 0 epochs: mmengine's need ``end >
+        begin``; ``runner.param_schedulers`` is None during such a task)."""
         runner = self.runner
         if self._optim_cfg is None:
             raise RuntimeError('TaskSequenceTrainLoop cannot reset the '
@@ -483,7 +521,7 @@ class TaskSequenceTrainLoop(BaseLoop):
         runner.param_schedulers = None
         runner.optim_wrapper = runner.build_optim_wrapper(optim_cfg)
         runner.scale_lr(runner.optim_wrapper, runner.auto_scale_lr)
-        if sched_cfg is not None:
+        if sched_cfg is not None and self._task_epochs[task] > 0:
             runner.param_schedulers = runner.build_param_scheduler(
                 self._task_scheduler_cfg(sched_cfg, task))
 

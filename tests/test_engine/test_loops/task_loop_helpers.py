@@ -1,12 +1,14 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 """Test helpers imported by configs through ``custom_imports``: a tiny
 permuted-digits task dataset, a hook recording the task events and the
-optimiser state, and a hook that stops training at a given epoch."""
+optimiser state, a hook that stops training at a given epoch and one that
+saves the weights at the task events."""
 import json
 import os.path as osp
 from typing import List
 
 import numpy as np
+import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -128,3 +130,24 @@ class StopAtEpochHook(Hook):
     def after_train_epoch(self, runner):
         if runner.epoch + 1 == self.stop_epoch:
             raise SystemExit(3)
+
+
+@HOOKS.register_module()
+class WeightSnapshotHook(Hook):
+    """Save the model's state dict (weights and BN buffers) to
+    ``work_dir/weights_{before,after}_task<t>.pth`` at 'before_task' and
+    'after_task'; priority LOWEST, so after the other hooks of the event
+    (e.g. a curvature collection in 'after_task')."""
+
+    priority = 'LOWEST'
+
+    def _save(self, runner, event, task_index):
+        torch.save(
+            _model(runner).state_dict(),
+            osp.join(runner.work_dir, f'weights_{event}_task{task_index}.pth'))
+
+    def before_task(self, runner, task_index):
+        self._save(runner, 'before', task_index)
+
+    def after_task(self, runner, task_index):
+        self._save(runner, 'after', task_index)

@@ -269,8 +269,10 @@ def test_construction_and_helpers():
     loader = dict(dataset=dict(type='X'))
     with pytest.raises(ValueError, match='entries'):
         TaskSequenceTrainLoop(runner, loader, num_tasks=3, max_epochs=[1, 2])
-    with pytest.raises(ValueError, match='>= 1 epoch'):
+    with pytest.raises(ValueError, match='0 for every task'):
         TaskSequenceTrainLoop(runner, loader, num_tasks=2, max_epochs=0)
+    with pytest.raises(ValueError, match='>= 0'):
+        TaskSequenceTrainLoop(runner, loader, num_tasks=2, max_epochs=[2, -1])
     with pytest.raises(ValueError, match='unknown keys'):
         TaskSequenceTrainLoop(
             runner, loader, num_tasks=1, max_epochs=1, task_cfgs=[dict(lr=1)])

@@ -1,0 +1,19 @@
+# EWC (diagonal Fisher of every Conv2d/Linear layer) on ImageNet ->
+# CUB-200-2011 with ResNet-50, batch norm in train mode (see
+# xkfac_resnet50_1xb32-in1k-to-cub.py for data, checkpoint, schedule and
+# the 1000-batch ImageNet curvature).
+_base_ = ['./xkfac_resnet50_1xb32-in1k-to-cub.py']
+
+custom_hooks = [
+    dict(
+        type='KFACBNHook',
+        curvature='ewc',
+        fisher='true',
+        penalty_weight=1.0,
+        task_weighting=True,
+        adaptive_scaling=True,
+        bn_mode='train',
+        bn_curvature='diag',
+        bn_stats='track',
+        max_batches=1000),
+]

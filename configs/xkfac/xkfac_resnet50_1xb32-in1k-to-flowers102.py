@@ -1,0 +1,31 @@
+# XK-FAC on ImageNet -> Oxford Flowers-102 (trainval / test) with ResNet-50: as
+# xkfac_resnet50_1xb32-in1k-to-cub.py (checkpoint, schedule, 1000-batch
+# ImageNet curvature; all hyperparameters are a reconstruction) with
+# 102 target classes.
+_base_ = [
+    '../_base_/models/resnet50_multi-task.py',
+    '../_base_/datasets/imagenet_to_flowers102_bs32.py',
+    '../_base_/schedules/continual_sgd_0e-30e_cosine.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(head=dict(num_classes=[1000, 102]))
+load_from = 'checkpoints/resnet50_8xb32_in1k_multi-task.pth'
+
+custom_hooks = [
+    dict(
+        type='KFACBNHook',
+        curvature='xkfac',
+        fisher='true',
+        penalty_weight=1.0,
+        task_weighting=True,
+        adaptive_scaling=True,
+        bn_mode='train',
+        bn_curvature='unitwise',
+        bn_stats='merge_reparam',
+        max_batches=1000),
+]
+
+default_hooks = dict(
+    logger=dict(interval=50), checkpoint=dict(interval=10, max_keep_ckpts=1))
+randomness = dict(seed=0, deterministic=False)
