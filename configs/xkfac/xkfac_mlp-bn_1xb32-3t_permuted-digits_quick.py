@@ -1,14 +1,12 @@
 # Quick demo of XK-FAC (Lee et al., CVPR 2020) on 3 permuted-digits tasks:
 # an MLP 64-400-400-10 with batch norm, 2 epochs per task, curvature of
 # every Linear layer (and unit-wise for the BN gamma/beta) collected with
-# train-mode batch norm after each task; the batch norms are merged into the
-# Linear layers after each task and reparameterised with the new task's
-# statistics before it (bn_stats='merge_reparam'; Reconstruction, see
-# mmdl/continual/bn_merge.py).
+# train-mode batch norm after each task. xkfac-merge_ adds the batch-norm
+# merging / reparameterisation (bn_stats='merge_reparam').
 # Minutes on 2 CPU cores; prints the accuracy matrix after every task and
 # writes work_dir/continual_metrics.json and accuracy_matrix.png.
-# Sibling quick configs: finetune_, ewc_, kfac_, kfac-fixed-bn_, and the
-# ablations xkfac-no-merge_ and kfac-merge_.
+# Sibling quick configs: finetune_, ewc_, kfac_, kfac-fixed-bn_ and
+# xkfac-merge_.
 _base_ = [
     '../_base_/models/mlp_bn_digits.py',
     '../_base_/datasets/permuted_digits_bs32.py',
@@ -26,7 +24,7 @@ custom_hooks = [
         adaptive_scaling=True,
         bn_mode='train',
         bn_curvature='unitwise',
-        bn_stats='merge_reparam'),
+        bn_stats='track'),
 ]
 
 default_hooks = dict(logger=dict(interval=20))

@@ -9,13 +9,14 @@
 # collects the XK-FAC curvature of the source task at the pretrained
 # weights (every Conv2d/Linear layer, unit-wise for the BN gamma/beta) on
 # max_batches=1000 training batches (32,000 images, 2.5% of ImageNet: all
-# 1.28M would take as long as an ImageNet epoch), then merges the batch
-# norms into the convolutions (ImageNet statistics); before CUB it
-# reparameterises them with CUB statistics (bn_stats='merge_reparam', over
-# at most 1000 CUB batches; Reconstruction, mmdl/continual/bn_merge.py, as
-# the XK-FAC configs of permuted MNIST). Task 1, CUB, is trained 30 epochs
-# with the penalty; continual_metrics.json then holds ImageNet val top-1
-# (row 1, column 0) and CUB test top-1 (row 1, column 1).
+# 1.28M would take as long as an ImageNet epoch). The running statistics
+# follow CUB (bn_stats='track', as the permuted-MNIST XK-FAC configs); the
+# batch-norm merging / reparameterisation (Reconstruction,
+# mmdl/continual/bn_merge.py) is one option away:
+# --cfg-options custom_hooks.0.bn_stats=merge_reparam. Task 1, CUB, is
+# trained 30 epochs with the penalty; continual_metrics.json then holds
+# ImageNet val top-1 (row 1, column 0) and CUB test top-1 (row 1,
+# column 1).
 # Checkpoint: see configs/xkfac/README.md, "ImageNet -> fine-grained":
 #   checkpoints/resnet50_8xb32_in1k_20210831-ea4938fc.pth from
 #   https://download.openmmlab.com/mmclassification/v0/resnet/
@@ -44,7 +45,7 @@ custom_hooks = [
         adaptive_scaling=True,
         bn_mode='train',
         bn_curvature='unitwise',
-        bn_stats='merge_reparam',
+        bn_stats='track',
         max_batches=1000),
 ]
 

@@ -22,7 +22,7 @@ custom_hooks = [
         adaptive_scaling=True,
         bn_mode='train',
         bn_curvature='unitwise',
-        bn_stats='merge_reparam',
+        bn_stats='track',
         max_batches=1000),
 ]
 

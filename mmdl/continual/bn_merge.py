@@ -18,7 +18,9 @@ as two function-preserving operations:
   scale follow ``gamma`` across repeated merges, and for channels with
   ``gamma`` near 0 the re-expressed curvature (divided by the squared
   scale) explodes; on 10 permuted Fashion-MNIST tasks that diverged to NaN
-  after 6 tasks.
+  after 6 tasks. :func:`fold_bn_into_affine` is the alternative that
+  folds the statistics into the batch norm's own ``gamma``/``beta`` and
+  leaves the layer's weights alone.
 * :func:`reparameterise_bn` (reading (b)): give a batch norm new running
   statistics ``(m, v)`` -- those of its input on the next task's data --
   and the affine parameters that keep the eval-mode function, so that in
@@ -124,12 +126,39 @@ def fold_bn(producer: nn.Module, bn: _BatchNorm) -> Tuple[Tensor, Tensor]:
     bn.bias.sub_(bn.weight * mean * scale)
     bn.running_mean.zero_()
     bn.running_var.fill_(1.0 - bn.eps)
-    jac = torch.zeros(scale.shape[0], 2, 2, dtype=scale.dtype,
-                      device=scale.device)
+    jac = torch.zeros(
+        scale.shape[0], 2, 2, dtype=scale.dtype, device=scale.device)
     jac[:, 0, 0] = 1.0
     jac[:, 1, 0] = mean * scale
     jac[:, 1, 1] = 1.0
     return scale, jac
+
+
+@torch.no_grad()
+def fold_bn_into_affine(bn: _BatchNorm) -> Tensor:
+    """Fold a batch norm's running statistics into its own ``gamma`` and
+    ``beta`` (``gamma <- gamma / std``, ``beta <- beta - gamma mean /
+    std``), leaving running statistics (0, 1) (in place; the eval-mode
+    function is unchanged, the layer feeding it is not touched).
+
+    Args:
+        bn (_BatchNorm): The batch norm.
+
+    Returns:
+        Tensor: ``jac`` (C, 2, 2): the old ``(gamma, beta)`` perturbation
+        is ``jac @`` the new one.
+    """
+    _check_bn(bn)
+    mean, std = bn.running_mean.clone(), _std(bn)
+    bn.bias.sub_(bn.weight * mean / std)
+    bn.weight.div_(std)
+    bn.running_mean.zero_()
+    bn.running_var.fill_(1.0 - bn.eps)
+    jac = torch.zeros(mean.shape[0], 2, 2, dtype=std.dtype, device=std.device)
+    jac[:, 0, 0] = std
+    jac[:, 1, 0] = mean
+    jac[:, 1, 1] = 1.0
+    return jac
 
 
 @torch.no_grad()

@@ -7,7 +7,15 @@ import torch
 from torch import nn
 
 from mmdl.continual import (bn_input_moments, collect_curvature, find_bn_pairs,
-                            fold_bn, moments_to_mean_var, reparameterise_bn)
+                            fold_bn, fold_bn_into_affine, moments_to_mean_var,
+                            reparameterise_bn)
+
+
+def _fold(into, producer, bn):
+    """``(r, jac)`` of either merge (r None: the producer is untouched)."""
+    if into == 'producer':
+        return fold_bn(producer, bn)
+    return None, fold_bn_into_affine(bn)
 
 
 def _logits_fn(model, batch):
@@ -62,9 +70,10 @@ def _pairs(model, batches):
     return find_bn_pairs(model, lambda: model(batches[0][0]))
 
 
+@pytest.mark.parametrize('into', ['producer', 'affine'])
 @pytest.mark.parametrize('conv', [False, True])
 @pytest.mark.parametrize('bias', [False, True])
-def test_fold_and_reparameterise_keep_the_eval_network(conv, bias):
+def test_fold_and_reparameterise_keep_the_eval_network(conv, bias, into):
     model = _model(conv, bias)
     batches = _batches(conv)
     x = torch.cat([b[0] for b in batches])
@@ -74,9 +83,13 @@ def test_fold_and_reparameterise_keep_the_eval_network(conv, bias):
     modules = dict(model.named_modules())
     for bn, producer in pairs.items():
         gamma = modules[bn].weight.clone()
-        fold_bn(modules[producer], modules[bn])
+        weight = modules[producer].weight.clone()
+        _fold(into, modules[producer], modules[bn])
         assert torch.all(modules[bn].running_mean == 0)
-        assert torch.equal(modules[bn].weight, gamma)
+        if into == 'producer':
+            assert torch.equal(modules[bn].weight, gamma)
+        else:
+            assert torch.equal(modules[producer].weight, weight)
     torch.testing.assert_close(model(x), ref)
     # reparameterise with the statistics of the inputs over the data: in
     # train mode, on that data as one batch, the network is the merged one
@@ -107,9 +120,10 @@ def test_bn_input_moments_are_the_input_statistics():
     assert torch.equal(model[4].running_mean, running)
 
 
+@pytest.mark.parametrize('into', ['producer', 'affine'])
 @pytest.mark.parametrize('conv', [False, True])
 @pytest.mark.parametrize('curvature', ['kfac', 'xkfac', 'ewc'])
-def test_curvature_follows_the_change_of_coordinates(conv, curvature):
+def test_curvature_follows_the_change_of_coordinates(conv, curvature, into):
     """Eval mode (examples independent): the factors re-expressed after
     folding and reparameterising equal the factors collected afresh on the
     merged network (same activations, gradients w.r.t. the new
@@ -122,8 +136,9 @@ def test_curvature_follows_the_change_of_coordinates(conv, curvature):
     pairs = _pairs(model, batches)
     modules = dict(model.named_modules())
     for bn, producer in pairs.items():
-        scale, jac = fold_bn(modules[producer], modules[bn])
-        stats[producer].scale_outputs(scale)
+        scale, jac = _fold(into, modules[producer], modules[bn])
+        if scale is not None:
+            stats[producer].scale_outputs(scale)
         stats[bn].transform_unit(jac)
     _assert_same(stats, collect_curvature(model, batches, _logits_fn,
                                           **kwargs), pairs)
@@ -173,13 +188,15 @@ def test_find_bn_pairs_rejects_shared_producers():
 def test_fold_requires_running_statistics():
     with pytest.raises(ValueError, match='track_running_stats'):
         fold_bn(nn.Linear(2, 2), nn.BatchNorm1d(2, track_running_stats=False))
+    with pytest.raises(ValueError, match='affine=True'):
+        fold_bn_into_affine(nn.BatchNorm1d(2, affine=False))
 
 
 def test_fold_normalises_the_layer_and_keeps_gamma_out_of_it():
     """After folding statistics measured on some data, the merged layer's
     outputs on that data have unit variance whatever gamma is (the mean
-    goes to beta) (a near-zero gamma must not shrink the weights, or re-expressed
-    curvature would blow up over repeated merges)."""
+    goes to beta; a near-zero gamma must not shrink the weights, or
+    re-expressed curvature would blow up over repeated merges)."""
     torch.manual_seed(0)
     fc, bn = nn.Linear(4, 3).double(), nn.BatchNorm1d(3, momentum=None)
     bn = bn.double()
