@@ -275,8 +275,10 @@ class KFACBNHook(Hook):
                 dist.broadcast(tensor.data, src=0)
 
     def _merge(self, runner, model) -> None:
-        """Fold every batch norm into the layer feeding it and re-express
-        the stored curvature (``bn_stats='merge'``/``'merge_reparam'``)."""
+        """Fold the running statistics of every batch norm fed by a
+        Linear/Conv2d layer into that layer or into the batch norm's
+        gamma/beta (``merge_into``) and re-express the stored curvature
+        (``bn_stats='merge'``/``'merge_reparam'``)."""
         pairs = self._bn_pairs(runner, model)
         modules = dict(model.named_modules())
         # every process folds rank 0's running statistics

@@ -3,62 +3,27 @@
 installed after the first task and resuming mid-sequence restores it (the
 final weights equal an uninterrupted run's)."""
 import json
-import os
-import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
+from conftest import finish_train, start_train, toy_sequence_config
 
-from conftest import REPO_ROOT
 from mmdl.engine.runner.checkpoint import load_checkpoint_file
-
-LOOP_TESTS = osp.join(REPO_ROOT, 'tests', 'test_engine', 'test_loops')
-TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 
 
 def _config_text(curvature, stop_epoch=None, bn_stats='track'):
-    bases = [
-        osp.join(REPO_ROOT, 'configs', '_base_', name)
-        for name in ('models/mlp_bn_digits.py', 'schedules/continual_sgd.py',
-                     'default_runtime.py')
-    ]
     hooks = [
         f"dict(type='KFACBNHook', curvature={curvature!r}, "
         f'adaptive_scaling=True, damping=1e-3, bn_stats={bn_stats!r})'
     ]
     if stop_epoch is not None:
         hooks.append(f"dict(type='StopAtEpochHook', stop_epoch={stop_epoch})")
-    return f"""
-_base_ = {bases!r}
-custom_imports = dict(imports=['task_loop_helpers'],
-                      allow_failed_imports=False)
-model = dict(
-    data_preprocessor=dict(num_classes=10, mean=[77.9], std=[95.9],
-                           to_rgb=False),
-    backbone=dict(hidden=(32, 32)),
-    head=dict(in_channels=32))
-pipeline = [dict(type='mmpretrain.PackInputs', algorithm_keys=['task_id'])]
-train_dataloader = dict(
-    batch_size=32, num_workers=0,
-    dataset=dict(type='ToyPermutedDigits', split='train', num_samples=320,
-                 pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = dict(
-    batch_size=128, num_workers=0,
-    dataset=dict(type='ToyPermutedDigits', split='test', num_samples=128,
-                 pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False))
-val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, ))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
-train_cfg = dict(num_tasks=3, max_epochs=2)
-default_hooks = dict(logger=dict(interval=2),
-                     checkpoint=dict(interval=1, max_keep_ckpts=-1))
-custom_hooks = [{', '.join(hooks)}]
-randomness = dict(seed=0, deterministic=True)
-"""
+    return toy_sequence_config(
+        hooks,
+        'num_tasks=3, max_epochs=2',
+        num_train=320,
+        logger_interval=2,
+        param_scheduler=False)
 
 
 def _start(tmp_path,
@@ -67,29 +32,8 @@ def _start(tmp_path,
            stop_epoch=None,
            resume=False,
            bn_stats='track'):
-    config = tmp_path / f'{name}.py'
-    if not config.exists():
-        config.write_text(_config_text(curvature, stop_epoch, bn_stats))
-    args = [
-        sys.executable, TRAIN,
-        str(config), '--work-dir',
-        str(tmp_path / name)
-    ] + (['--resume'] if resume else [])
-    env = dict(os.environ, PYTHONPATH=LOOP_TESTS, OMP_NUM_THREADS='1')
-    env.pop('MMDL_DEBUG', None)
-    return subprocess.Popen(
-        args,
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True)
-
-
-def _finish(process, expected_rc=0):
-    out, _ = process.communicate(timeout=600)
-    assert process.returncode == expected_rc, out[-4000:]
-    return out
+    return start_train(tmp_path, name,
+                       _config_text(curvature, stop_epoch, bn_stats), resume)
 
 
 @pytest.mark.slow
@@ -102,9 +46,9 @@ def test_penalty_installed_and_resume_restores_it(tmp_path, bn_stats):
         'end':
         _start(tmp_path, 'end', 'xkfac', stop_epoch=4, bn_stats=bn_stats),
     }
-    log = _finish(runs['straight'])
-    _finish(runs['mid'], 3)
-    _finish(runs['end'], 3)
+    log = finish_train(runs['straight'])
+    finish_train(runs['mid'], 3)
+    finish_train(runs['end'], 3)
     # the penalty only appears from task 1 on
     assert 'loss_penalty' in log and 'loss_damping' in log
     assert 'penalty installed for 1 old task(s)' in log
@@ -118,7 +62,7 @@ def test_penalty_installed_and_resume_restores_it(tmp_path, bn_stats):
         _start(tmp_path, name, 'xkfac', resume=True) for name in ('mid', 'end')
     ]
     for process in resumed:
-        _finish(process)
+        finish_train(process)
     final = load_checkpoint_file(str(tmp_path / 'straight' /
                                      'epoch_6.pth'))['state_dict']
     matrix = json.loads(

@@ -2,22 +2,17 @@
 """TaskSequenceTrainLoop: a 3-task permuted-digits run through
 tools/train.py, the task events, the optimiser resets, the accuracy matrix
 files, and resuming in the middle and at the end of a task."""
-import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from conftest import (finish_train, read_json, read_jsonl, start_train,
+                      toy_sequence_config)
 
 from mmdl.engine.loops import TaskSequenceTrainLoop
 from mmdl.engine.loops.task_sequence_loop import _merge_dicts
 
-HERE = osp.dirname(osp.abspath(__file__))
 EVENTS_FILE = 'task_events.jsonl'
-TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 # epochs per task; global epochs 1-2: task 0, 3-4: task 1, 5-6: task 2
 EPOCHS = 2
 NUM_TASKS = 3
@@ -26,86 +21,25 @@ LRS = [0.05, 0.02, 0.05]
 
 
 def _config_text(stop_epoch=None):
-    bases = [
-        osp.join(REPO_ROOT, 'configs', '_base_', name)
-        for name in ('models/mlp_bn_digits.py', 'schedules/continual_sgd.py',
-                     'default_runtime.py')
-    ]
     hooks = ["dict(type='TaskEventRecorderHook', freeze_bn_epoch=1)"]
     if stop_epoch is not None:
         hooks.append(f"dict(type='StopAtEpochHook', stop_epoch={stop_epoch})")
-    return f"""
-_base_ = {bases!r}
-custom_imports = dict(imports=['task_loop_helpers'],
-                      allow_failed_imports=False)
-model = dict(
-    data_preprocessor=dict(num_classes=10, mean=[77.9], std=[95.9],
-                           to_rgb=False),
-    backbone=dict(hidden=(32, 32)),
-    head=dict(in_channels=32))
-pipeline = [dict(type='mmpretrain.PackInputs', algorithm_keys=['task_id'])]
-train_dataloader = dict(
-    batch_size=32, num_workers=0,
-    dataset=dict(type='ToyPermutedDigits', split='train', num_samples=640,
-                 pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = dict(
-    batch_size=128, num_workers=0,
-    dataset=dict(type='ToyPermutedDigits', split='test', num_samples=128,
-                 pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False))
-val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, ))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
-param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[1],
-                        gamma=0.5)]
-train_cfg = dict(num_tasks={NUM_TASKS}, max_epochs={EPOCHS}, val_interval=1,
-                 task_cfgs=[None,
-                            dict(optim_wrapper=dict(optimizer=dict(lr=0.02))),
-                            None])
-default_hooks = dict(
-    logger=dict(interval=4),
-    checkpoint=dict(interval=1, max_keep_ckpts=-1))
-custom_hooks = [{', '.join(hooks)}]
-randomness = dict(seed=0, deterministic=True)
-"""
+    return toy_sequence_config(
+        hooks, f'num_tasks={NUM_TASKS}, max_epochs={EPOCHS}, val_interval=1, '
+        'task_cfgs=[None, dict(optim_wrapper=dict(optimizer=dict(lr=0.02))), '
+        'None]')
 
 
 def _start(tmp_path, name, stop_epoch=None, resume=False):
-    config = tmp_path / f'{name}.py'
-    if not config.exists():
-        config.write_text(_config_text(stop_epoch))
-    args = [
-        sys.executable, TRAIN,
-        str(config), '--work-dir',
-        str(tmp_path / name)
-    ] + (['--resume'] if resume else [])
-    # one thread per process: the runs go in parallel
-    env = dict(os.environ, PYTHONPATH=HERE, OMP_NUM_THREADS='1')
-    env.pop('MMDL_DEBUG', None)
-    return subprocess.Popen(
-        args,
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True)
-
-
-def _finish(process, expected_rc=0):
-    out, _ = process.communicate(timeout=600)
-    assert process.returncode == expected_rc, out[-4000:]
-    return out
+    return start_train(tmp_path, name, _config_text(stop_epoch), resume)
 
 
 def _events(work_dir):
-    with open(osp.join(work_dir, EVENTS_FILE)) as f:
-        return [json.loads(line) for line in f]
+    return read_jsonl(osp.join(work_dir, EVENTS_FILE))
 
 
 def _metrics(work_dir):
-    with open(osp.join(work_dir, 'continual_metrics.json')) as f:
-        return json.load(f)
+    return read_json(osp.join(work_dir, 'continual_metrics.json'))
 
 
 def _weights(work_dir):
@@ -125,9 +59,9 @@ def runs(tmp_path_factory):
         _start(tmp_path, 'stop3', stop_epoch=3),
         _start(tmp_path, 'stop4', stop_epoch=4)
     ]
-    outputs = {'straight': _finish(started[0])}
-    _finish(started[1], expected_rc=3)
-    _finish(started[2], expected_rc=3)
+    outputs = {'straight': finish_train(started[0])}
+    finish_train(started[1], expected_rc=3)
+    finish_train(started[2], expected_rc=3)
     for name in ('stop3', 'stop4'):
         # the stop hook stays; it only fires at its epoch
         assert not osp.exists(tmp_path / name / 'continual_metrics.json') \
@@ -135,8 +69,8 @@ def runs(tmp_path_factory):
     resumed = [
         _start(tmp_path, name, resume=True) for name in ('stop3', 'stop4')
     ]
-    outputs['stop3'] = _finish(resumed[0])
-    outputs['stop4'] = _finish(resumed[1])
+    outputs['stop3'] = finish_train(resumed[0])
+    outputs['stop4'] = finish_train(resumed[1])
     return tmp_path, outputs
 
 

@@ -3,33 +3,25 @@
 that is evaluated but not trained): the epoch -> task map, a
 ``max_epochs=[0, 1]`` run through tools/train.py with KFACBNHook, and a
 ``max_epochs=[0, 2]`` run stopped in task 1 and resumed."""
-import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from conftest import (finish_train, read_json, read_jsonl, start_train,
+                      toy_sequence_config)
 from mmengine.logging import MessageHub
 
 from mmdl.engine.loops import TaskSequenceTrainLoop
 from mmdl.engine.loops.task_sequence_loop import COMPLETED_KEY
+from mmdl.engine.runner.checkpoint import load_checkpoint_file
 
-HERE = osp.dirname(osp.abspath(__file__))
-TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 # 160 training samples / batch 32: 5 iterations per epoch
 NUM_TRAIN = 160
 EVENTS = 'task_events.jsonl'
 
 
 def _config_text(epochs, stop_epoch=None):
-    bases = [
-        osp.join(REPO_ROOT, 'configs', '_base_', name)
-        for name in ('models/mlp_bn_digits.py', 'schedules/continual_sgd.py',
-                     'default_runtime.py')
-    ]
     hooks = [
         "dict(type='KFACBNHook', curvature='xkfac', max_batches=2)",
         "dict(type='TaskEventRecorderHook')",
@@ -37,68 +29,20 @@ def _config_text(epochs, stop_epoch=None):
     ]
     if stop_epoch is not None:
         hooks.append(f"dict(type='StopAtEpochHook', stop_epoch={stop_epoch})")
-    return f"""
-_base_ = {bases!r}
-custom_imports = dict(imports=['task_loop_helpers'],
-                      allow_failed_imports=False)
-model = dict(
-    data_preprocessor=dict(num_classes=10, mean=[77.9], std=[95.9],
-                           to_rgb=False),
-    backbone=dict(hidden=(32, 32)),
-    head=dict(in_channels=32))
-pipeline = [dict(type='mmpretrain.PackInputs', algorithm_keys=['task_id'])]
-train_dataloader = dict(
-    batch_size=32, num_workers=0,
-    dataset=dict(type='ToyPermutedDigits', split='train',
-                 num_samples={NUM_TRAIN}, pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = dict(
-    batch_size=128, num_workers=0,
-    dataset=dict(type='ToyPermutedDigits', split='test', num_samples=128,
-                 pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False))
-val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, ))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
-param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[1],
-                        gamma=0.5)]
-train_cfg = dict(num_tasks=2, max_epochs={list(epochs)!r})
-default_hooks = dict(logger=dict(interval=1),
-                     checkpoint=dict(interval=1, max_keep_ckpts=-1))
-custom_hooks = [{', '.join(hooks)}]
-randomness = dict(seed=0, deterministic=True)
-"""
+    return toy_sequence_config(
+        hooks,
+        f'num_tasks=2, max_epochs={list(epochs)!r}',
+        num_train=NUM_TRAIN,
+        logger_interval=1)
 
 
 def _start(tmp_path, name, epochs, stop_epoch=None, resume=False):
-    config = tmp_path / f'{name}.py'
-    if not config.exists():
-        config.write_text(_config_text(epochs, stop_epoch))
-    args = [
-        sys.executable, TRAIN,
-        str(config), '--work-dir',
-        str(tmp_path / name)
-    ] + (['--resume'] if resume else [])
-    env = dict(os.environ, PYTHONPATH=HERE, OMP_NUM_THREADS='1')
-    env.pop('MMDL_DEBUG', None)
-    return subprocess.Popen(
-        args,
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True)
-
-
-def _finish(process, expected_rc=0):
-    out, _ = process.communicate(timeout=600)
-    assert process.returncode == expected_rc, out[-4000:]
-    return out
+    return start_train(tmp_path, name, _config_text(epochs, stop_epoch),
+                       resume)
 
 
 def _events(work_dir):
-    with open(osp.join(work_dir, EVENTS)) as f:
-        return [json.loads(line) for line in f]
+    return read_jsonl(osp.join(work_dir, EVENTS))
 
 
 def _task_events(work_dir):
@@ -107,12 +51,11 @@ def _task_events(work_dir):
 
 
 def _metrics(work_dir):
-    with open(osp.join(work_dir, 'continual_metrics.json')) as f:
-        return json.load(f)
+    return read_json(osp.join(work_dir, 'continual_metrics.json'))
 
 
 def _load(path):
-    return torch.load(path, map_location='cpu', weights_only=False)
+    return load_checkpoint_file(str(path))
 
 
 @pytest.fixture(scope='module')
@@ -124,9 +67,9 @@ def runs(tmp_path_factory):
         _start(tmp_path, 'zero_one', [0, 1]),
         _start(tmp_path, 'zero_two', [0, 2], stop_epoch=1)
     ]
-    outputs = {'zero_one': _finish(started[0])}
-    outputs['zero_two_stopped'] = _finish(started[1], expected_rc=3)
-    outputs['zero_two'] = _finish(
+    outputs = {'zero_one': finish_train(started[0])}
+    outputs['zero_two_stopped'] = finish_train(started[1], expected_rc=3)
+    outputs['zero_two'] = finish_train(
         _start(tmp_path, 'zero_two', [0, 2], resume=True))
     return tmp_path, outputs
 
