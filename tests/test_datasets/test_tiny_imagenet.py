@@ -26,20 +26,6 @@ def samples(dataset):
     return [dataset.get_data_info(i) for i in range(len(dataset))]
 
 
-def test_writer_layout(tiny):
-    root = tiny['data_root']
-    with open(osp.join(root, 'wnids.txt')) as f:
-        wnids = f.read().split()
-    assert wnids == tiny['wnids'] and wnids != sorted(wnids)
-    for wnid in wnids:
-        assert osp.isfile(osp.join(root, 'train', wnid, f'{wnid}_boxes.txt'))
-        assert len(os.listdir(osp.join(root, 'train', wnid, 'images'))) == 4
-    with open(osp.join(root, 'val', 'val_annotations.txt')) as f:
-        assert all(len(row) == 6 for row in csv.reader(f, delimiter='\t'))
-    with open(osp.join(root, 'val', 'images', 'val_0.JPEG'), 'rb') as f:
-        assert f.read(3) == b'\xff\xd8\xff'  # a real JPEG
-
-
 def test_train_labels_follow_wnids_order(tiny):
     dataset = TinyImageNet(data_root=tiny['data_root'], split='train')
     assert len(dataset) == 3 * 4

@@ -27,7 +27,7 @@ import numpy as np
 from mmdl.registry import DATASETS
 from ..cifar import CIFAR10, CIFAR100
 from ..digits import DigitsDataset
-from .permuted import check_task_id
+from .task_base import check_task_id
 
 
 class _ClassSplitMixin:

@@ -3,11 +3,10 @@ import numpy as np
 import pytest
 
 from mmdl.datasets import DigitsDataset, PermutedDigits, PermutedMNIST
-from mmdl.datasets.continual import permute_pixels, task_permutation
 from mmdl.testing import write_mnist_idx
 
-# serialize_data=False: mmengine's serialisation runs gc.collect, which
-# takes about 0.2 s per dataset once torch is imported
+# serialize_data=False: mmengine's serialisation runs gc.collect, which is
+# slow once torch is imported
 
 
 def images_of(dataset):
@@ -23,36 +22,6 @@ def labels_of(dataset):
 def digits_test():
     dataset = DigitsDataset(split='test', serialize_data=False)
     return images_of(dataset), labels_of(dataset)
-
-
-def test_task_permutation_convention():
-    np.testing.assert_array_equal(task_permutation(0, 64), np.arange(64))
-    np.testing.assert_array_equal(
-        task_permutation(0, 64, seed_base=7), np.arange(64))
-    for t in (1, 2, 5):
-        expected = np.random.default_rng(t).permutation(64)
-        np.testing.assert_array_equal(task_permutation(t, 64), expected)
-        np.testing.assert_array_equal(
-            task_permutation(t, 64, seed_base=10),
-            np.random.default_rng(10 + t).permutation(64))
-        # only depends on t: same result when asked again, in another order
-        np.testing.assert_array_equal(task_permutation(t, 64), expected)
-    with pytest.raises(ValueError, match='task_id'):
-        task_permutation(-1, 64)
-
-
-def test_permute_pixels_with_channels():
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (3, 4, 5, 2), dtype=np.uint8)
-    perm = rng.permutation(20)
-    out = permute_pixels(images, perm)
-    for n in range(3):
-        for i in range(20):
-            r, c = divmod(perm[i], 5)
-            np.testing.assert_array_equal(out[n, i // 5, i % 5], images[n, r,
-                                                                        c])
-    with pytest.raises(ValueError, match='4x5'):
-        permute_pixels(images, np.arange(21))
 
 
 def test_permuted_digits_task0_is_identity(digits_test):
@@ -107,7 +76,7 @@ def test_tasks_differ_and_splits_share_permutation():
     np.testing.assert_array_equal(
         images_of(
             PermutedDigits(split='train', task_id=2, serialize_data=False)),
-        permute_pixels(plain, perms[2]))
+        plain.reshape(-1, 64)[:, perms[2]].reshape(plain.shape))
     one = images_of(
         PermutedDigits(split='test', task_id=1, serialize_data=False))
     two = images_of(

@@ -1,5 +1,5 @@
 # Copyright (c) mmdl contributors. All rights reserved.
-"""Arbitrary dataset sequences, e.g. ImageNet -> fine-grained datasets.
+"""Sequences of arbitrary datasets, e.g. ImageNet -> a fine-grained dataset.
 
 :class:`TaskDataset` builds any registered dataset and tags its samples
 with ``task_id``; given a *list* of dataset configs it builds the one of the
@@ -54,7 +54,7 @@ import numpy as np
 from mmengine.dataset import Compose
 
 from mmdl.registry import DATASETS
-from .permuted import check_task_id
+from .task_base import check_task_id
 
 
 @DATASETS.register_module()
