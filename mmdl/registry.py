@@ -2,7 +2,8 @@
 """mmdl's registries: one child node per mmengine root registry.
 
 Every node is parented on **mmengine's root registries**, not on
-mmpretrain's, and declares ``locations`` so that ``default_scope='mmdl'``
+mmpretrain's (``REGULARIZERS``, which has no mmengine root, is a root
+itself), and declares ``locations`` so that ``default_scope='mmdl'``
 imports the implementing sub-package lazily on first lookup (``mmdl`` is not
 in mmengine's ``MODULE2PACKAGE`` table, so ``locations`` is the only
 automatic registration path).
@@ -61,7 +62,8 @@ __all__ = [
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'METRICS',
-    'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS', 'INFERENCERS', 'FUNCTIONS'
+    'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS', 'INFERENCERS', 'FUNCTIONS',
+    'REGULARIZERS'
 ]
 
 #######################################################################
@@ -170,3 +172,15 @@ INFERENCERS = Registry(
 # Plain functions referenced from configs (e.g. collate functions).
 FUNCTIONS = Registry(
     'function', parent=MMENGINE_FUNCTIONS, locations=['mmdl.datasets'])
+
+#######################################################################
+#                           mmdl.continual                            #
+#######################################################################
+
+# Continual-learning regularisers like `XKFACRegularizer`, built by hooks
+# such as `RegularizerHook`. mmengine has no root registry of this kind, so
+# this node is the root of its tree (scope 'mmdl'); another project may
+# parent its own node on it. From another default scope, name the
+# components `mmdl.X`.
+REGULARIZERS = Registry(
+    'regularizer', scope='mmdl', locations=['mmdl.continual.regularizers'])

@@ -1,4 +1,5 @@
 # Copyright (c) mmdl contributors. All rights reserved.
+import importlib
 import sys
 import textwrap
 
@@ -9,40 +10,19 @@ from mmengine.registry import DefaultScope
 
 import mmdl.registry as mmdl_registry
 
-# mmdl registry name -> mmengine root it must be parented on
-PAIRS = {
-    'RUNNERS': 'RUNNERS',
-    'RUNNER_CONSTRUCTORS': 'RUNNER_CONSTRUCTORS',
-    'LOOPS': 'LOOPS',
-    'HOOKS': 'HOOKS',
-    'LOG_PROCESSORS': 'LOG_PROCESSORS',
-    'OPTIMIZERS': 'OPTIMIZERS',
-    'OPTIM_WRAPPERS': 'OPTIM_WRAPPERS',
-    'OPTIM_WRAPPER_CONSTRUCTORS': 'OPTIM_WRAPPER_CONSTRUCTORS',
-    'PARAM_SCHEDULERS': 'PARAM_SCHEDULERS',
-    'DATASETS': 'DATASETS',
-    'DATA_SAMPLERS': 'DATA_SAMPLERS',
-    'TRANSFORMS': 'TRANSFORMS',
-    'MODELS': 'MODELS',
-    'MODEL_WRAPPERS': 'MODEL_WRAPPERS',
-    'WEIGHT_INITIALIZERS': 'WEIGHT_INITIALIZERS',
-    'TASK_UTILS': 'TASK_UTILS',
-    'METRICS': 'METRICS',
-    'EVALUATORS': 'EVALUATOR',
-    'VISUALIZERS': 'VISUALIZERS',
-    'VISBACKENDS': 'VISBACKENDS',
-    'INFERENCERS': 'INFERENCERS',
-    'FUNCTIONS': 'FUNCTIONS',
-}
+REGULARIZER_NAMES = ('EWCRegularizer', 'KFACRegularizer', 'XKFACRegularizer',
+                     'L2Regularizer', 'L2SPRegularizer')
 
 
-@pytest.mark.parametrize('name,root', sorted(PAIRS.items()))
-def test_registry_is_mmdl_child_of_mmengine_root(name, root):
-    registry = getattr(mmdl_registry, name)
-    assert registry.scope == 'mmdl'
-    assert registry.parent is getattr(mmengine_registry, root)
-    assert registry.parent.children['mmdl'] is registry
-    assert registry._locations, f'{name} has no locations'
+def test_registry_locations_import():
+    """Each node's ``locations`` name importable modules (a typo would
+    only show as an unregistered component at build time)."""
+    for name in mmdl_registry.__all__:
+        registry = getattr(mmdl_registry, name)
+        assert registry.scope == 'mmdl', name
+        assert registry._locations, f'{name} has no locations'
+        for location in registry._locations:
+            importlib.import_module(location)
 
 
 def test_every_mmengine_root_has_an_mmdl_child():
@@ -62,8 +42,11 @@ def test_lazy_registration_through_locations():
     locations alone, without importing the implementing modules."""
     code = textwrap.dedent("""
         import sys
-        from mmdl.registry import DATASETS, HOOKS, MODEL_WRAPPERS, RUNNERS
+        from mmdl.registry import (DATASETS, HOOKS, MODEL_WRAPPERS,
+                                   REGULARIZERS, RUNNERS)
         assert 'mmdl.datasets' not in sys.modules
+        assert REGULARIZERS.get('L2SPRegularizer').__name__ == \
+            'L2SPRegularizer'
         assert DATASETS.get('DigitsDataset').__name__ == 'DigitsDataset'
         assert HOOKS.get('EpochSeedHook').__name__ == 'EpochSeedHook'
         assert RUNNERS.get('MMDLRunner').__name__ == 'MMDLRunner'
@@ -88,6 +71,35 @@ def test_default_scope_mmdl_builds_unprefixed_and_prefixed():
                 pipeline=[dict(type='mmpretrain.PackInputs')]))
     assert type(dataset).__name__ == 'DigitsDataset'
     assert dataset[0]['inputs'].shape == (1, 8, 8)
+
+
+@pytest.mark.parametrize('name', REGULARIZER_NAMES)
+def test_regularizers_build_in_mmdl_and_from_another_scope(name):
+    from mmdl.continual import regularizers
+    from mmdl.registry import REGULARIZERS
+    cls = getattr(regularizers, name)
+    with DefaultScope.overwrite_default_scope('mmdl'):
+        built = REGULARIZERS.build(dict(type=name))
+    assert type(built) is cls
+    # another project's config names it with the prefix (mmengine warns
+    # that its scope has no regulariser registry and uses mmdl's)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        other = REGULARIZERS.build(dict(type=f'mmdl.{name}'))
+    assert type(other) is cls
+
+
+def test_regularizer_arguments_reach_the_instance():
+    from mmdl.registry import REGULARIZERS
+    with DefaultScope.overwrite_default_scope('mmdl'):
+        l2sp = REGULARIZERS.build(
+            dict(type='L2SPRegularizer', alpha=0.5, new_params=['head']))
+        kfac = REGULARIZERS.build(
+            dict(type='XKFACRegularizer', fisher='empirical', max_batches=2))
+    assert (l2sp.alpha, l2sp.new_params) == (0.5, ('head', ))
+    assert (kfac.fisher, kfac.max_batches) == ('empirical', 2)
+    with pytest.raises(KeyError, match='NoSuchRegularizer'):
+        with DefaultScope.overwrite_default_scope('mmdl'):
+            REGULARIZERS.build(dict(type='NoSuchRegularizer'))
 
 
 def test_register_all_modules_sets_scope():

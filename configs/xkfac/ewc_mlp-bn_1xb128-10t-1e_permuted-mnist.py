@@ -1,28 +1,8 @@
-# EWC (diagonal Fisher of the Linear layers);
-# 10 permuted-mnist tasks (10k training images each), 1 epoch,
-# MLP 784-400-400-10 with BN.
-# See configs/xkfac/README.md.
-_base_ = [
-    '../_base_/models/mlp_bn_mnist.py',
-    '../_base_/datasets/permuted_mnist_bs128.py',
-    '../_base_/schedules/continual_sgd.py',
-    '../_base_/default_runtime.py',
-]
+# EWC (diagonal Fisher of the Linear layers and the BN gamma/beta) on 10
+# permuted-MNIST tasks: xkfac_mlp-bn_1xb128-10t-1e_permuted-mnist.py
+# with the EWC curvature.
+_base_ = ['./xkfac_mlp-bn_1xb128-10t-1e_permuted-mnist.py']
 
-train_cfg = dict(num_tasks=10, max_epochs=1)
-# the first 10,000 training images of every task (CPU budget); all test images
-train_dataloader = dict(dataset=dict(indices=10000))
 custom_hooks = [
-    dict(
-        type='KFACBNHook',
-        curvature='ewc',
-        fisher='true',
-        penalty_weight=1.0,
-        task_weighting=True,
-        adaptive_scaling=True,
-        bn_mode='train',
-        bn_curvature='diag',
-        bn_stats='track'),
+    dict(_base_.custom_hooks[0], curvature='ewc', bn_curvature='diag')
 ]
-default_hooks = dict(logger=dict(interval=100))
-randomness = dict(seed=0, deterministic=True)

@@ -5,15 +5,5 @@
 _base_ = ['./xkfac_resnet50_1xb32-in1k-to-cub.py']
 
 custom_hooks = [
-    dict(
-        type='KFACBNHook',
-        curvature='ewc',
-        fisher='true',
-        penalty_weight=1.0,
-        task_weighting=True,
-        adaptive_scaling=True,
-        bn_mode='train',
-        bn_curvature='diag',
-        bn_stats='track',
-        max_batches=1000),
+    dict(_base_.custom_hooks[0], curvature='ewc', bn_curvature='diag')
 ]

@@ -1,28 +1,9 @@
-# the "fixed BN" baseline: K-FAC, batch norm in eval mode from task 2 on;
-# 10 permuted-fashion-mnist tasks (10k training images each), 1 epoch,
-# MLP 784-400-400-10 with BN.
-# See configs/xkfac/README.md.
-_base_ = [
-    '../_base_/models/mlp_bn_mnist.py',
-    '../_base_/datasets/permuted_fashion-mnist_bs128.py',
-    '../_base_/schedules/continual_sgd.py',
-    '../_base_/default_runtime.py',
-]
+# The "fixed BN" baseline: K-FAC, batch norm in eval mode from task 2 on, on 10
+# permuted Fashion-MNIST tasks:
+# xkfac_mlp-bn_1xb128-10t-1e_permuted-fashion-mnist.py with K-FAC and
+# bn_mode='fixed'.
+_base_ = ['./xkfac_mlp-bn_1xb128-10t-1e_permuted-fashion-mnist.py']
 
-train_cfg = dict(num_tasks=10, max_epochs=1)
-# the first 10,000 training images of every task (CPU budget); all test images
-train_dataloader = dict(dataset=dict(indices=10000))
 custom_hooks = [
-    dict(
-        type='KFACBNHook',
-        curvature='kfac',
-        fisher='true',
-        penalty_weight=1.0,
-        task_weighting=True,
-        adaptive_scaling=True,
-        bn_mode='fixed',
-        bn_curvature='unitwise',
-        bn_stats='track'),
+    dict(_base_.custom_hooks[0], curvature='kfac', bn_mode='fixed')
 ]
-default_hooks = dict(logger=dict(interval=100))
-randomness = dict(seed=0, deterministic=True)

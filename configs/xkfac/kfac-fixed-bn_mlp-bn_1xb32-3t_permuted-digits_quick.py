@@ -3,14 +3,5 @@
 _base_ = ['./xkfac_mlp-bn_1xb32-3t_permuted-digits_quick.py']
 
 custom_hooks = [
-    dict(
-        type='KFACBNHook',
-        curvature='kfac',
-        fisher='true',
-        penalty_weight=1.0,
-        task_weighting=True,
-        adaptive_scaling=True,
-        bn_mode='fixed',
-        bn_curvature='unitwise',
-        bn_stats='track'),
+    dict(_base_.custom_hooks[0], curvature='kfac', bn_mode='fixed')
 ]

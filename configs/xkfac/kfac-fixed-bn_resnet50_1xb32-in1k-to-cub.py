@@ -7,15 +7,5 @@
 _base_ = ['./xkfac_resnet50_1xb32-in1k-to-cub.py']
 
 custom_hooks = [
-    dict(
-        type='KFACBNHook',
-        curvature='kfac',
-        fisher='true',
-        penalty_weight=1.0,
-        task_weighting=True,
-        adaptive_scaling=True,
-        bn_mode='fixed',
-        bn_curvature='unitwise',
-        bn_stats='track',
-        max_batches=1000),
+    dict(_base_.custom_hooks[0], curvature='kfac', bn_mode='fixed')
 ]

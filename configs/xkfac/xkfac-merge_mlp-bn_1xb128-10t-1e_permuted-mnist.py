@@ -2,20 +2,12 @@
 # (bn_stats='merge_reparam', merge_into='producer'; Reconstruction of the
 # paper's procedure, see mmdl/continual/bn_merge.py); otherwise as
 # xkfac_mlp-bn_1xb128-10t-1e_permuted-mnist.py.
-# Measured: better on the 3-task digits demo, much worse on 10 permuted
-# Fashion-MNIST tasks; see configs/xkfac/README.md.
+# configs/xkfac/README.md compares it with bn_stats='track'.
 _base_ = ['./xkfac_mlp-bn_1xb128-10t-1e_permuted-mnist.py']
 
 custom_hooks = [
     dict(
-        type='KFACBNHook',
-        curvature='xkfac',
-        fisher='true',
-        penalty_weight=1.0,
-        task_weighting=True,
-        adaptive_scaling=True,
-        bn_mode='train',
-        bn_curvature='unitwise',
+        _base_.custom_hooks[0],
         bn_stats='merge_reparam',
-        merge_into='producer'),
+        merge_into='producer')
 ]

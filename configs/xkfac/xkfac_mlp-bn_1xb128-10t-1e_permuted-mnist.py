@@ -1,31 +1,14 @@
-# XK-FAC (Lee et al., CVPR 2020): K-FAC extended with the inter-example terms
-# of train-mode batch norm and unit-wise curvature of the BN gamma/beta;
-# running statistics follow every task (bn_stats='track': the merging
-# variant is xkfac-merge_*, measured worse here; see the README);
-# 10 permuted-mnist tasks (10k training images each), 1 epoch,
-# MLP 784-400-400-10 with BN.
-# See configs/xkfac/README.md.
-_base_ = [
-    '../_base_/models/mlp_bn_mnist.py',
-    '../_base_/datasets/permuted_mnist_bs128.py',
-    '../_base_/schedules/continual_sgd.py',
-    '../_base_/default_runtime.py',
-]
+# XK-FAC on 10 permuted-MNIST tasks: xkfac_mlp-bn_1xb128-10t-1e_permuted-
+# fashion-mnist.py with MNIST instead of Fashion-MNIST (same loaders, 10k
+# training images per task; the MNIST IDX files, .gz or raw, in data/mnist;
+# nothing is downloaded). Task t permutes the 784 pixels with
+# np.random.default_rng(t).permutation(784), task 0 = identity.
+# The other methods' permuted-MNIST configs change the hook of this one.
+_base_ = ['./xkfac_mlp-bn_1xb128-10t-1e_permuted-fashion-mnist.py']
 
-train_cfg = dict(num_tasks=10, max_epochs=1)
-# the first 10,000 training images of every task (CPU budget); all test images
-train_dataloader = dict(dataset=dict(indices=10000))
-custom_hooks = [
-    dict(
-        type='KFACBNHook',
-        curvature='xkfac',
-        fisher='true',
-        penalty_weight=1.0,
-        task_weighting=True,
-        adaptive_scaling=True,
-        bn_mode='train',
-        bn_curvature='unitwise',
-        bn_stats='track'),
-]
-default_hooks = dict(logger=dict(interval=100))
-randomness = dict(seed=0, deterministic=True)
+data_root = 'data/mnist'
+data_preprocessor = dict(mean=[33.32], std=[78.57])
+train_dataloader = dict(
+    dataset=dict(type='PermutedMNIST', data_root=data_root))
+val_dataloader = dict(dataset=dict(type='PermutedMNIST', data_root=data_root))
+test_dataloader = val_dataloader

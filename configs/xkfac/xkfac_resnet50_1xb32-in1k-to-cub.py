@@ -31,23 +31,12 @@ _base_ = [
     '../_base_/datasets/imagenet_to_cub_bs32.py',
     '../_base_/schedules/continual_sgd_0e-30e_cosine.py',
     '../_base_/default_runtime.py',
+    '../_base_/continual/kfac_bn_hook.py',
 ]
 
 load_from = 'checkpoints/resnet50_8xb32_in1k_multi-task.pth'
 
-custom_hooks = [
-    dict(
-        type='KFACBNHook',
-        curvature='xkfac',
-        fisher='true',
-        penalty_weight=1.0,
-        task_weighting=True,
-        adaptive_scaling=True,
-        bn_mode='train',
-        bn_curvature='unitwise',
-        bn_stats='track',
-        max_batches=1000),
-]
+custom_hooks = [dict(_base_.custom_hooks[0], max_batches=1000)]
 
 # checkpoints carry the hook's curvature (about 0.75 GB per task for
 # K-FAC/XK-FAC on ResNet-50 with both classifiers)

@@ -7,24 +7,13 @@ _base_ = [
     '../_base_/datasets/imagenet_to_flowers102_bs32.py',
     '../_base_/schedules/continual_sgd_0e-30e_cosine.py',
     '../_base_/default_runtime.py',
+    '../_base_/continual/kfac_bn_hook.py',
 ]
 
 model = dict(head=dict(num_classes=[1000, 102]))
 load_from = 'checkpoints/resnet50_8xb32_in1k_multi-task.pth'
 
-custom_hooks = [
-    dict(
-        type='KFACBNHook',
-        curvature='xkfac',
-        fisher='true',
-        penalty_weight=1.0,
-        task_weighting=True,
-        adaptive_scaling=True,
-        bn_mode='train',
-        bn_curvature='unitwise',
-        bn_stats='track',
-        max_batches=1000),
-]
+custom_hooks = [dict(_base_.custom_hooks[0], max_batches=1000)]
 
 default_hooks = dict(
     logger=dict(interval=50), checkpoint=dict(interval=10, max_keep_ckpts=1))

@@ -4,25 +4,30 @@
 Lee et al. (CVPR 2020) handle the statistical parameters of batch norm
 (running means and variances, set by the data rather than by gradient
 descent) with a "weight merging and reparameterization" method. The
-procedure itself was not available; **Reconstruction** (brief section 6),
-as two function-preserving operations:
+procedure itself was not available. **Reconstruction**: "merging" is read
+as moving the running statistics into learnable parameters without
+changing the eval-mode network (into the layer feeding the batch norm, or
+into the batch norm's own affine parameters), and "reparameterization" as
+giving a merged batch norm the statistics of the next task's data, again
+without changing the function. Both are implemented as function-preserving
+operations:
 
-* :func:`fold_bn` (*merge*, readings (a) and (c) of the brief): fold the
-  running statistics of a batch norm into the Linear / Conv2d layer that
-  feeds it (``W <- W / std``, ``b <- b / std``) and its ``beta``
-  (``beta <- beta - gamma mean / std``), leaving running statistics
-  (0, 1): the eval-mode network is unchanged, the statistics now live in
-  free parameters, and the merged layer's outputs have unit variance on
-  the data the statistics came from. ``gamma`` stays where it is: folding
-  it into ``W`` as well (the usual inference-time fusion) makes ``W``'s
-  scale follow ``gamma`` across repeated merges, and for channels with
-  ``gamma`` near 0 the re-expressed curvature (divided by the squared
-  scale) explodes; on 10 permuted Fashion-MNIST tasks that diverged to NaN
-  after 6 tasks. :func:`fold_bn_into_affine` is the alternative that
-  folds the statistics into the batch norm's own ``gamma``/``beta`` and
-  leaves the layer's weights alone.
-* :func:`reparameterise_bn` (reading (b)): give a batch norm new running
-  statistics ``(m, v)`` -- those of its input on the next task's data --
+* :func:`fold_bn` (*merge*): fold the running statistics of a batch norm
+  into the Linear / Conv2d layer that feeds it (``W <- W / std``,
+  ``b <- b / std``) and its ``beta`` (``beta <- beta - gamma mean / std``),
+  leaving running statistics (0, 1): the eval-mode network is unchanged,
+  the statistics now live in free parameters, and the merged layer's
+  outputs have unit variance on the data the statistics came from.
+  ``gamma`` stays where it is: folding it into ``W`` as well (the usual
+  inference-time fusion) makes ``W``'s scale follow ``gamma`` across
+  repeated merges, and for channels with ``gamma`` near 0 the re-expressed
+  curvature (divided by the squared scale) explodes over the tasks.
+  :func:`fold_bn_into_affine` is the alternative that folds the statistics
+  into the batch norm's own ``gamma``/``beta`` and leaves the layer's
+  weights alone.
+* :func:`reparameterise_bn` (*reparameterization*): give a batch norm new
+  running statistics ``(m, v)`` -- those of its input on the next task's
+  data --
   and the affine parameters that keep the eval-mode function, so that in
   train mode the batch norm, normalising with batch statistics, starts
   (approximately, up to the batch-to-population difference) as the merged
@@ -32,7 +37,8 @@ Both are affine changes of coordinates of the parameters, so a quadratic
 penalty anchored at the current weights is carried over exactly: each
 returns the per-channel factors needed to re-express stored curvature
 (:meth:`~mmdl.continual.curvature.LayerCurvature.scale_outputs`,
-:meth:`~mmdl.continual.curvature.LayerCurvature.transform_unit`).
+:meth:`~mmdl.continual.curvature.LayerCurvature.transform_unit`; for a
+regulariser, its ``scale_layer_outputs`` and ``transform_bn_unit``).
 """
 from typing import Callable, Dict, Iterable, Optional, Tuple
 

@@ -16,9 +16,10 @@ Fisher of the batch gradient has cross terms ``n != m``:
 **K-FAC** keeps ``n == m``: ``F ~ A kron G_d`` with ``A = E[a a^T]`` and
 ``G_d = E_B[sum_n g_n g_n^T] / N``.
 
-**XK-FAC** (Reconstruction, see the brief: the paper's equations were not
-available) keeps the cross terms under the i.i.d. assumption
-``E[a_n a_m^T] = mu mu^T`` (``mu = E[a]``):
+**XK-FAC** (**Reconstruction**: the paper's equations were not available;
+the factors below are derived from the batch Fisher above) keeps the cross
+terms under the i.i.d. assumption ``E[a_n a_m^T] = mu mu^T``
+(``mu = E[a]``):
 
     F ~ (A - mu mu^T) kron G_d + (mu mu^T) kron G_sum,
     G_sum = E_B[(sum_n g_n)(sum_n g_n)^T] / N.

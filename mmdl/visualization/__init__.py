@@ -1,3 +1,5 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 """Visualizers of mmdl (attention maps, accuracy matrices, ...)."""
-__all__: list = []
+from .accuracy_matrix import draw_accuracy_matrix, save_accuracy_matrix
+
+__all__ = ['draw_accuracy_matrix', 'save_accuracy_matrix']

@@ -73,8 +73,12 @@ def test_config_set():
         assert cfg.test_dataloader.dataset.task_id == 1
         hooks[name.split('_')[0]] = cfg.custom_hooks
     assert hooks['finetune'] == []
+    # L2-SP: the starting-point regulariser, the CUB loss unweighted
     l2sp = hooks['l2-sp'][0]
-    assert l2sp.penalty_weight == 0 and l2sp.damping > 0
+    assert l2sp.type == 'RegularizerHook'
+    assert l2sp.regularizer.type == 'L2SPRegularizer'
+    assert l2sp.regularizer.alpha > 0
+    assert not l2sp.task_weighting and not l2sp.adaptive_scaling
     penalties = {
         'ewc': ('ewc', 'train'),
         'kfac': ('kfac', 'train'),

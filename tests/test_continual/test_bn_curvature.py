@@ -5,8 +5,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmdl.continual import (EWCPenalty, KFACPenalty, XKFACPenalty,
-                            collect_curvature, flat_weight)
+from mmdl.continual import collect_curvature, flat_weight
+from mmdl.continual.regularizers import (EWCRegularizer, KFACRegularizer,
+                                         XKFACRegularizer)
 
 
 def _logits_fn(model, batch):
@@ -139,12 +140,12 @@ def test_eval_mode_bn_uses_running_statistics():
     torch.testing.assert_close(unit, ref / 12)
 
 
-@pytest.mark.parametrize('penalty_cls', [KFACPenalty, XKFACPenalty])
+@pytest.mark.parametrize('penalty_cls', [KFACRegularizer, XKFACRegularizer])
 @pytest.mark.parametrize('bn_curvature', ['unitwise', 'diag'])
 def test_bn_penalty_is_the_block_quadratic_form(penalty_cls, bn_curvature):
     model = _model(False).train()
     batches = _batches(False)
-    curvature = 'xkfac' if penalty_cls is XKFACPenalty else 'kfac'
+    curvature = 'xkfac' if penalty_cls is XKFACRegularizer else 'kfac'
     stats = collect_curvature(
         model,
         batches,
@@ -152,12 +153,12 @@ def test_bn_penalty_is_the_block_quadratic_form(penalty_cls, bn_curvature):
         curvature=curvature,
         bn_curvature=bn_curvature,
         generator=torch.Generator().manual_seed(0))
-    penalty = penalty_cls(include_bn=True)
+    penalty = penalty_cls(bn_curvature=bn_curvature)
     penalty.set_anchor(model)
     penalty.add_task(stats)
     penalty.add_task(stats)  # two tasks: the blocks add up
     assert penalty(model).item() == 0.0
-    bn_only = penalty_cls(['1'], include_bn=True)
+    bn_only = penalty_cls(layers=['1'], bn_curvature=bn_curvature)
     bn_only.set_anchor(model)
     bn_only.add_task(stats)
     with torch.no_grad():
@@ -183,7 +184,7 @@ def test_ewc_penalty_covers_bn():
         curvature='ewc',
         fisher='empirical',
         bn_curvature='diag')
-    penalty = EWCPenalty(include_bn=True)
+    penalty = EWCRegularizer(bn_curvature='diag')
     penalty.set_anchor(model)
     penalty.add_task(stats)
     assert '1' in penalty.anchors and penalty(model).item() == 0.0

@@ -1,13 +1,15 @@
 # Copyright (c) mmdl contributors. All rights reserved.
-"""Curvature factors and penalties against brute-force references."""
+"""Curvature factors and the EWC/K-FAC/XK-FAC penalties against
+brute-force references."""
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmdl.continual import (EWCPenalty, KFACPenalty, KroneckerQuadratic,
-                            L2AnchorPenalty, LayerCurvature, XKFACPenalty,
+from mmdl.continual import (KroneckerQuadratic, LayerCurvature,
                             collect_curvature, flat_weight)
+from mmdl.continual.regularizers import (EWCRegularizer, KFACRegularizer,
+                                         XKFACRegularizer)
 
 
 def _logits_fn(model, batch):
@@ -204,9 +206,9 @@ def test_penalty_trace_identity_equals_explicit_kronecker_form():
         lambda d: KroneckerQuadratic.apply(d, factors, True), (delta, ))
 
 
-@pytest.mark.parametrize('penalty_cls,curvature', [(KFACPenalty, 'kfac'),
-                                                   (XKFACPenalty, 'xkfac'),
-                                                   (EWCPenalty, 'ewc')])
+@pytest.mark.parametrize('penalty_cls,curvature', [(KFACRegularizer, 'kfac'),
+                                                   (XKFACRegularizer, 'xkfac'),
+                                                   (EWCRegularizer, 'ewc')])
 def test_penalty_zero_at_anchor_positive_elsewhere(penalty_cls, curvature):
     model = _bn_model().train()
     batches = _batches(5, 8, 4, 3, shift=1.0)
@@ -227,16 +229,6 @@ def test_penalty_zero_at_anchor_positive_elsewhere(penalty_cls, curvature):
     other = penalty_cls()
     other.load_state_dict(penalty.state_dict())
     torch.testing.assert_close(other(model), value.detach())
-
-
-def test_l2_anchor_penalty():
-    model = _bn_model()
-    penalty = L2AnchorPenalty()
-    penalty.set_anchor(model)
-    assert penalty(model).item() == 0.0
-    with torch.no_grad():
-        model[0].bias.add_(1.0)
-    assert penalty(model).item() == pytest.approx(0.5 * 6)
 
 
 def test_collection_leaves_model_state_alone():

@@ -27,15 +27,15 @@ data_preprocessor = dict(
 )
 
 train_pipeline = [
-    dict(type='mmpretrain.LoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='mmpretrain.RandomResizedCrop', scale=224),
-    dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmpretrain.PackInputs', algorithm_keys=['task_id']),
 ]
 test_pipeline = [
-    dict(type='mmpretrain.LoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='mmpretrain.ResizeEdge', scale=256, edge='short'),
-    dict(type='mmpretrain.CenterCrop', crop_size=224),
+    dict(type='CenterCrop', crop_size=224),
     dict(type='mmpretrain.PackInputs', algorithm_keys=['task_id']),
 ]
 

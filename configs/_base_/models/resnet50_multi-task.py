@@ -27,7 +27,7 @@ model = dict(
         num_tasks=2,
         num_classes=[1000, 200],
         in_channels=2048,
-        loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0),
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, 5),
     ),
 )

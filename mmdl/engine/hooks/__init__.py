@@ -1,5 +1,10 @@
 # Copyright (c) mmdl contributors. All rights reserved.
+from .continual_hook import ContinualHook
 from .epoch_seed_hook import EpochSeedHook, epoch_seed
 from .kfac_bn_hook import KFACBNHook
+from .regularizer_hook import RegularizerHook
 
-__all__ = ['EpochSeedHook', 'KFACBNHook', 'epoch_seed']
+__all__ = [
+    'ContinualHook', 'EpochSeedHook', 'KFACBNHook', 'RegularizerHook',
+    'epoch_seed'
+]

@@ -27,6 +27,15 @@ def epoch_seed(seed: int, epoch: int, rank: Optional[int] = None) -> int:
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
+def _randomness_settings(runner) -> dict:
+    """The runner's ``randomness`` settings: ``MMDLRunner.randomness_cfg``,
+    or the config's ``randomness`` for mmengine's ``Runner``."""
+    cfg = getattr(runner, 'randomness_cfg', None)
+    if cfg is None:
+        cfg = runner.cfg.get('randomness', None)
+    return cfg or {}
+
+
 @HOOKS.register_module()
 class EpochSeedHook(Hook):
     """Reseed Python's, numpy's and torch's global generators before each
@@ -45,7 +54,8 @@ class EpochSeedHook(Hook):
     Args:
         diff_rank_seed (bool, optional): Whether ranks get different
             streams. Defaults to None, which follows
-            ``randomness.diff_rank_seed`` of the config.
+            ``randomness.diff_rank_seed``: ``runner.randomness_cfg`` of
+            :class:`~mmdl.engine.MMDLRunner`, else ``runner.cfg``.
     """
 
     priority = 'VERY_HIGH'
@@ -57,7 +67,8 @@ class EpochSeedHook(Hook):
         """Reseed the generators for the epoch about to start."""
         diff_rank = self.diff_rank_seed
         if diff_rank is None:
-            diff_rank = runner._randomness_cfg.get('diff_rank_seed', False)
+            diff_rank = _randomness_settings(runner).get(
+                'diff_rank_seed', False)
         seed = epoch_seed(runner.seed, runner.epoch,
                           get_rank() if diff_rank else None)
         random.seed(seed)

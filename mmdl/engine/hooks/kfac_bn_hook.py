@@ -1,47 +1,48 @@
 # Copyright (c) mmdl contributors. All rights reserved.
-"""Collect curvature at the end of each task and install the quadratic
-penalty for the following tasks (EWC, K-FAC, XK-FAC)."""
-from typing import Dict, List, Optional
+"""Curvature penalties (EWC, K-FAC, XK-FAC) for batch-norm networks, with
+the batch-norm modes and statistics handling of Lee et al. (CVPR 2020)."""
+from typing import Any, Dict, List, Optional
 
 import torch
 from mmengine import dist
-from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmdl.continual import (BN_CURVATURES, PENALTIES, L2AnchorPenalty,
-                            collect_curvature, find_layers)
+from mmdl.continual import BN_CURVATURES
 from mmdl.continual.bn_merge import (bn_input_moments, find_bn_pairs, fold_bn,
                                      fold_bn_into_affine, moments_to_mean_var,
                                      reparameterise_bn)
-from mmdl.continual.objective import ContinualObjective
 from mmdl.registry import HOOKS
+from .regularizer_hook import RegularizerHook
 
+#: ``curvature`` -> the regulariser registered in ``REGULARIZERS``.
+CURVATURE_REGULARIZERS = {
+    'xkfac': 'XKFACRegularizer',
+    'kfac': 'KFACRegularizer',
+    'ewc': 'EWCRegularizer',
+}
 BN_MODES = ('train', 'fixed')
 BN_STATS = ('track', 'merge', 'merge_reparam')
 MERGE_INTO = ('affine', 'producer')
 
 
-def _unwrap(model):
-    return model.module if is_model_wrapper(model) else model
-
-
-def _set_bn_eval(model) -> None:
+def _set_bn_eval(model: nn.Module) -> None:
     for module in model.modules():
         if isinstance(module, _BatchNorm):
             module.eval()
 
 
 @HOOKS.register_module()
-class KFACBNHook(Hook):
+class KFACBNHook(RegularizerHook):
     """Quadratic-penalty continual learning with batch-norm networks
     (Lee et al., "Continual Learning with Extended Kronecker-factored
     Approximate Curvature", CVPR 2020).
 
-    Works with :class:`~mmdl.engine.loops.TaskSequenceTrainLoop` (events
-    ``after_task``) and a model with ``cl_penalties`` / ``cl_objective``
-    attributes (:class:`~mmdl.models.ContinualImageClassifier`). At the end
-    of each task it
+    A :class:`RegularizerHook` with the curvature regulariser named by
+    ``curvature`` (:class:`~mmdl.continual.regularizers.XKFACRegularizer`,
+    :class:`~mmdl.continual.regularizers.KFACRegularizer` or
+    :class:`~mmdl.continual.regularizers.EWCRegularizer`). At the end of
+    each task it
 
     1. estimates the curvature of every Linear/Conv2d layer over the task's
        training data, with the training dataloader (same batch size as
@@ -50,14 +51,14 @@ class KFACBNHook(Hook):
        from the model (``fisher='true'``) or the ground truth
        (``fisher='empirical'``), seeded from (seed, task) so that a resumed
        run collects the same curvature;
-    2. appends it to the per-task list of the penalty (each task's curvature
-       is estimated at its own solution), re-centres the penalty and the
-       damping on the current weights;
-    3. installs the penalty and the objective on the model: the next tasks
+    2. appends it to the per-task list of the regulariser (each task's
+       curvature is estimated at its own solution), re-centres the penalty
+       and the damping on the current weights;
+    3. attaches the penalty and the objective to the model: the next tasks
        minimise ``lambda_t alpha_t L_t + lambda_s alpha_s w P + lambda_d D``
        (see :class:`~mmdl.continual.objective.ContinualObjective`).
 
-    The penalty state is stored in checkpoints (key ``'kfac_bn_hook'``) and
+    The state is stored in checkpoints (key ``'kfac_bn_hook'``) and
     restored on resume.
 
     ``bn_mode='fixed'`` is the "fixed BN" baseline: from the second task on,
@@ -80,8 +81,10 @@ class KFACBNHook(Hook):
       ``beta`` (``merge_into='producer'``) or into its ``gamma``/``beta``
       (``merge_into='affine'``); the running statistics become (0, 1).
       The stored curvature of all tasks and the anchors are re-expressed
-      exactly in the merged parameters. The final model is merged:
-      inference uses one set of statistics held in the weights;
+      exactly in the merged parameters (the regulariser's
+      ``scale_layer_outputs`` / ``transform_bn_unit`` / ``set_anchor``).
+      The final model is merged: inference uses one set of statistics held
+      in the weights;
     * ``'merge_reparam'``: ``'merge'``, and at the start of every later
       task each merged batch norm is reparameterised with the statistics
       of its input on the new task's training data (one pass without
@@ -89,12 +92,10 @@ class KFACBNHook(Hook):
       train and eval mode; the curvature and anchors follow the change of
       coordinates.
 
-    Both merges keep the eval-mode network exactly (tested); under
-    distributed training the statistics are summed over processes and the
-    merged tensors broadcast from rank 0. Measured (configs/xkfac/README.md):
-    ``'merge_reparam'`` helps on 3 permuted-digits tasks (ACC 83.6 against
-    64.2 for ``'track'``) and hurts on 10 permuted Fashion-MNIST tasks
-    (44.9 against 71.6), so ``'track'`` is the default.
+    Both merges keep the eval-mode network exactly; under distributed
+    training the statistics are summed over processes and the merged
+    tensors broadcast from rank 0. configs/xkfac/README.md compares the
+    modes; ``'track'`` is the default.
 
     Args:
         curvature (str): ``'xkfac'``, ``'kfac'`` or ``'ewc'``. Defaults to
@@ -119,13 +120,14 @@ class KFACBNHook(Hook):
         bn_stats (str): ``'track'``, ``'merge'`` or ``'merge_reparam'``.
             Defaults to ``'track'``.
         merge_into (str): Where the merge folds the running statistics:
-            ``'producer'``, the Linear/Conv2d layer feeding the batch norm
-            (reading (a) of the brief), or ``'affine'``, the batch norm's
-            own gamma/beta (the layer's weights keep their scale, so SGD
-            sees the same geometry). Defaults to ``'producer'``.
+            ``'producer'``, the Linear/Conv2d layer feeding the batch norm,
+            or ``'affine'``, the batch norm's own gamma/beta (the layer's
+            weights keep their scale, so SGD sees the same geometry).
+            Defaults to ``'producer'``.
     """
 
     priority = 'NORMAL'
+    state_key = 'kfac_bn_hook'
 
     def __init__(self,
                  curvature: str = 'xkfac',
@@ -140,9 +142,9 @@ class KFACBNHook(Hook):
                  bn_curvature: Optional[str] = 'unitwise',
                  bn_stats: str = 'track',
                  merge_into: str = 'producer') -> None:
-        if curvature not in PENALTIES:
+        if curvature not in CURVATURE_REGULARIZERS:
             raise ValueError(f'KFACBNHook: curvature={curvature!r} is not '
-                             f'one of {tuple(PENALTIES)}')
+                             f'one of {tuple(CURVATURE_REGULARIZERS)}')
         if bn_mode not in BN_MODES:
             raise ValueError(f'KFACBNHook: bn_mode={bn_mode!r} is not one '
                              f'of {BN_MODES}')
@@ -155,7 +157,17 @@ class KFACBNHook(Hook):
         if merge_into not in MERGE_INTO:
             raise ValueError(f'KFACBNHook: merge_into={merge_into!r} is not '
                              f'one of {MERGE_INTO}')
-        self.merge_into = merge_into
+        super().__init__(
+            regularizer=dict(
+                type=CURVATURE_REGULARIZERS[curvature],
+                fisher=fisher,
+                layers=layers,
+                max_batches=max_batches,
+                bn_curvature=bn_curvature),
+            penalty_weight=penalty_weight,
+            damping=damping,
+            task_weighting=task_weighting,
+            adaptive_scaling=adaptive_scaling)
         self.curvature = curvature
         self.fisher = fisher
         self.bn_mode = bn_mode
@@ -163,98 +175,47 @@ class KFACBNHook(Hook):
         self.max_batches = max_batches
         self.bn_curvature = bn_curvature
         self.bn_stats = bn_stats
-        self.penalty = PENALTIES[curvature](
-            layers, include_bn=bn_curvature is not None)
-        self.anchor = L2AnchorPenalty()
-        self.objective = ContinualObjective(
-            penalty_weight=penalty_weight,
-            task_weighting=task_weighting,
-            adaptive_scaling=adaptive_scaling,
-            damping=damping,
-            damping_fn=self.anchor)
+        self.merge_into = merge_into
 
     @property
     def num_tasks_collected(self) -> int:
-        return len(self.penalty.tasks)
-
-    def _install(self, model) -> None:
-        model.cl_penalties = [self.penalty]
-        model.cl_objective = self.objective
+        """int: Tasks whose curvature the regulariser holds."""
+        return len(self.regularizer.tasks)
 
     def before_train_epoch(self, runner) -> None:
         """Keep batch norms in eval mode after the first task
         (``bn_mode='fixed'``)."""
         if self.bn_mode == 'fixed' and self.num_tasks_collected > 0:
-            _set_bn_eval(_unwrap(runner.model))
+            _set_bn_eval(self.unwrap(runner.model))
 
-    def after_task(self, runner, task_index: int) -> None:
-        """Collect the finished task's curvature and install the penalty.
-
-        Args:
-            runner: The runner.
-            task_index (int): The task that just finished.
-        """
-        if self.num_tasks_collected > task_index:
-            return  # already done before the checkpoint we resumed from
-        model = _unwrap(runner.model)
-        was_training = model.training
+    def set_consolidation_mode(self, model: nn.Module) -> None:
+        """Train mode; batch norms in eval mode with ``bn_mode='fixed'``."""
         model.train()
         if self.bn_mode == 'fixed':
             _set_bn_eval(model)
-        include_bn = self.bn_curvature is not None
-        find_layers(model, self.layers, include_bn)  # names checked early
-        logits_fn = self._logits_fn(model)
 
-        seed = (runner.seed or 0) * 1000003 + task_index
-        generator = torch.Generator().manual_seed(seed)
-        loader = runner.train_loop.dataloader
-        # the batch order must not depend on where training stopped (a
-        # resumed run collects with a freshly built loader)
-        if hasattr(loader.sampler, 'set_epoch'):
-            loader.sampler.set_epoch(runner.epoch)
-        curvature = collect_curvature(
-            model,
-            loader,
-            logits_fn,
-            curvature=self.curvature,
-            fisher=self.fisher,
-            layers=(None if self.layers is None else find_layers(
-                model, self.layers, include_bn)),
-            max_batches=self.max_batches,
-            generator=generator,
-            bn_curvature=self.bn_curvature)
-        model.train(was_training)
-        self.penalty.add_task(curvature)
+    def consolidate(self, runner, model: nn.Module, task_index: int) -> None:
+        """Collect the finished task's curvature (see
+        :meth:`RegularizerHook.consolidate`), then merge the batch norms
+        (``bn_stats='merge'``/``'merge_reparam'``)."""
+        super().consolidate(runner, model, task_index)
         if self.bn_stats != 'track':
             self._merge(runner, model)
-        self.penalty.set_anchor(model)
-        self.anchor.set_anchor(model)
-        self.objective.num_old_tasks = self.num_tasks_collected
-        self._install(model)
-        runner.logger.info(
-            f'KFACBNHook: {self.curvature} curvature of task {task_index} '
-            f'collected for {len(curvature)} layers; penalty installed for '
-            f'{self.num_tasks_collected} old task(s)')
+            self.regularizer.set_anchor(model)
+
+    def consolidation_summary(self, task_index: int) -> str:
+        """``'<curvature> curvature of task <t> collected for <n>
+        layers'``."""
+        return (f'{self.curvature} curvature of task {task_index} collected '
+                f'for {len(self.regularizer.tasks[-1])} layers')
 
     # ------------------------------------------------------------------
     # batch-norm statistics
     # ------------------------------------------------------------------
-    @staticmethod
-    def _logits_fn(model):
-        preprocessor = model.data_preprocessor
-
-        def logits_fn(model, batch):
-            data = preprocessor(batch, True)
-            logits = model(data['inputs'], data['data_samples'], 'tensor')
-            labels = torch.cat([s.gt_label for s in data['data_samples']])
-            return logits, labels.to(logits.device)
-
-        return logits_fn
-
     def _bn_pairs(self, runner, model) -> Dict[str, str]:
         """Batch norm -> the Linear/Conv2d feeding it (one traced batch)."""
-        logits_fn = self._logits_fn(model)
-        batch = next(iter(runner.train_loop.dataloader))
+        logits_fn = self.logits_fn(model)
+        batch = next(iter(self.train_dataloader(runner)))
         was_training = model.training
         model.eval()
         try:
@@ -274,6 +235,11 @@ class KFACBNHook(Hook):
                     list(modules[name].buffers(recurse=False)):
                 dist.broadcast(tensor.data, src=0)
 
+    def _penalty_terms(self):
+        """The regulariser and the damping term: both follow every change
+        of coordinates."""
+        return (self.regularizer, self.damping)
+
     def _merge(self, runner, model) -> None:
         """Fold the running statistics of every batch norm fed by a
         Linear/Conv2d layer into that layer or into the batch norm's
@@ -288,11 +254,10 @@ class KFACBNHook(Hook):
                 scale, jac = fold_bn(modules[producer_name], modules[bn_name])
             else:
                 scale, jac = None, fold_bn_into_affine(modules[bn_name])
-            for task in self.penalty.tasks:
-                if producer_name in task and scale is not None:
-                    task[producer_name].scale_outputs(scale)
-                if bn_name in task:
-                    task[bn_name].transform_unit(jac)
+            for term in self._penalty_terms():
+                if scale is not None:
+                    term.scale_layer_outputs(producer_name, scale)
+                term.transform_bn_unit(bn_name, jac)
         self._broadcast(model, list(pairs) + list(pairs.values()))
         where = ('the layers feeding them' if self.merge_into == 'producer'
                  else 'their affine parameters')
@@ -304,13 +269,13 @@ class KFACBNHook(Hook):
         pairs = self._bn_pairs(runner, model)
         modules = dict(model.named_modules())
         bns = {name: modules[name] for name in pairs}
-        logits_fn = self._logits_fn(model)
+        logits_fn = self.logits_fn(model)
         was_training = model.training
         model.eval()
         try:
             moments = bn_input_moments(model, bns,
-                                       runner.train_loop.dataloader, logits_fn,
-                                       self.max_batches)
+                                       self.train_dataloader(runner),
+                                       logits_fn, self.max_batches)
         finally:
             model.train(was_training)
         for name, bn in bns.items():
@@ -320,12 +285,11 @@ class KFACBNHook(Hook):
             dist.all_reduce(count)
             mean, var = moments_to_mean_var(values, float(count))
             jac = reparameterise_bn(bn, mean, var)
-            for task in self.penalty.tasks:
-                if name in task:
-                    task[name].transform_unit(jac)
+            for term in self._penalty_terms():
+                term.transform_bn_unit(name, jac)
         self._broadcast(model, list(bns))
-        self.penalty.set_anchor(model)
-        self.anchor.set_anchor(model)
+        for term in self._penalty_terms():
+            term.set_anchor(model)
         runner.logger.info(f'KFACBNHook: reparameterised {len(bns)} batch '
                            "norm(s) with the new task's statistics")
 
@@ -333,25 +297,30 @@ class KFACBNHook(Hook):
         """Reparameterise the merged batch norms with the new task's
         statistics (``bn_stats='merge_reparam'``)."""
         if self.bn_stats == 'merge_reparam' and self.num_tasks_collected:
-            self._reparameterise(runner, _unwrap(runner.model))
+            self._reparameterise(runner, self.unwrap(runner.model))
 
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint['kfac_bn_hook'] = dict(
+    # ------------------------------------------------------------------
+    # checkpoints (the format of earlier versions: key 'kfac_bn_hook')
+    # ------------------------------------------------------------------
+    def state_dict(self) -> Dict[str, Any]:
+        """``curvature``, ``penalty`` (the regulariser), ``anchor`` (the
+        damping term) and ``objective`` states."""
+        return dict(
             curvature=self.curvature,
-            penalty=self.penalty.state_dict(),
-            anchor=self.anchor.state_dict(),
+            penalty=self.regularizer.state_dict(),
+            anchor=self.damping.state_dict(),
             objective=self.objective.state_dict())
 
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = checkpoint.get('kfac_bn_hook')
-        if state is None:
-            return
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output.
+
+        Raises:
+            ValueError: The checkpoint holds another kind of curvature.
+        """
         if state['curvature'] != self.curvature:
             raise ValueError(
                 f"KFACBNHook: the checkpoint holds {state['curvature']!r} "
                 f'curvature, the config asks for {self.curvature!r}')
-        self.penalty.load_state_dict(state['penalty'])
-        self.anchor.load_state_dict(state['anchor'])
+        self.regularizer.load_state_dict(state['penalty'])
+        self.damping.load_state_dict(state['anchor'])
         self.objective.load_state_dict(state['objective'])
-        if self.num_tasks_collected:
-            self._install(_unwrap(runner.model))

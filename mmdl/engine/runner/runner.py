@@ -6,15 +6,17 @@ import contextlib
 import copy
 import os
 import os.path as osp
-from typing import Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, Optional, Union
 
 import torch
 from mmengine.dist import is_distributed, master_only
 from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.model import BaseModel, is_model_wrapper
-from mmengine.runner import Runner
+from mmengine.runner import BaseLoop, Runner
 from torch import nn
+from torch.utils.data import DataLoader
 
+from mmdl.engine.loops import TaskSequenceTrainLoop
 from mmdl.registry import MODEL_WRAPPERS, RUNNERS
 from .checkpoint import find_latest_checkpoint, message_hub_to_plain
 
@@ -64,8 +66,52 @@ class MMDLRunner(Runner):
       ``weights_only=True`` (see :mod:`mmdl.engine.runner.checkpoint`);
       ``resume=True`` without a path falls back to the newest
       ``epoch_N.pth``/``iter_N.pth`` when the ``last_checkpoint`` pointer is
-      unusable.
+      unusable; a :class:`~mmdl.engine.loops.TaskSequenceTrainLoop` gets the
+      resumed epoch before mmengine reads ``train_dataloader``.
+
+    Read-only accessors for loops and hooks: :attr:`randomness_cfg`,
+    :attr:`val_dataloader_cfg` and :attr:`val_loop_built`;
+    :meth:`set_val_dataloader_cfg` changes the validation dataloader config
+    before the validation loop is built.
     """
+
+    #: Whether :meth:`resume` is running (for :meth:`load_checkpoint`).
+    _resuming = False
+
+    @property
+    def randomness_cfg(self) -> dict:
+        """dict: A copy of the ``randomness`` settings (``seed``,
+        ``diff_rank_seed``, ``deterministic``), with the seed restored by
+        :meth:`resume`."""
+        return copy.deepcopy(dict(self._randomness_cfg))
+
+    @property
+    def val_dataloader_cfg(self) -> Union[dict, DataLoader, None]:
+        """dict | DataLoader | None: The ``val_dataloader`` the runner was
+        given (a copy of the config dict), from which its validation loop
+        is built."""
+        loader = self._val_dataloader
+        return copy.deepcopy(loader) if isinstance(loader, dict) else loader
+
+    @property
+    def val_loop_built(self) -> bool:
+        """bool: Whether the validation loop is built (``runner.val_loop``
+        builds it on first access)."""
+        return isinstance(self._val_loop, BaseLoop)
+
+    def set_val_dataloader_cfg(self, cfg: dict) -> None:
+        """Replace the ``val_dataloader`` config of the validation loop.
+
+        Args:
+            cfg (dict): The new config.
+
+        Raises:
+            RuntimeError: The validation loop is already built.
+        """
+        if self.val_loop_built:
+            raise RuntimeError('the validation loop is already built from '
+                               'the previous val_dataloader config')
+        self._val_dataloader = copy.deepcopy(cfg)
 
     def setup_env(self, env_cfg: Dict) -> None:
         """Set up the environment; on a machine without CUDA initialise
@@ -172,6 +218,44 @@ class MMDLRunner(Runner):
         finally:
             if osp.exists(osp.join(out_dir, tmp_name)):
                 os.remove(osp.join(out_dir, tmp_name))
+
+    def resume(self,
+               filename: str,
+               resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True,
+               map_location: Union[str, Callable] = 'default') -> None:
+        """Resume training from a checkpoint (see
+        ``mmengine.runner.Runner.resume``).
+
+        A :class:`~mmdl.engine.loops.TaskSequenceTrainLoop` switches to the
+        training loader of the resumed task as soon as the checkpoint is
+        loaded, so that mmengine compares the checkpoint's dataset meta with
+        that task's dataset.
+        """
+        self._resuming = True
+        try:
+            super().resume(filename, resume_optimizer, resume_param_scheduler,
+                           map_location)
+        finally:
+            self._resuming = False
+
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location: Union[str, Callable] = 'cpu',
+                        strict: bool = False,
+                        revise_keys: list = [(r'^module.', '')]) -> dict:
+        """Load a checkpoint (see ``mmengine.runner.Runner.load_checkpoint``);
+        while resuming, tell a task-sequence loop the resumed epoch.
+
+        Returns:
+            dict: The checkpoint.
+        """
+        checkpoint = super().load_checkpoint(filename, map_location, strict,
+                                             revise_keys)
+        if self._resuming and isinstance(self.train_loop,
+                                         TaskSequenceTrainLoop):
+            self.train_loop.prepare_resume(checkpoint['meta']['epoch'])
+        return checkpoint
 
     def load_or_resume(self) -> None:
         """Load or resume; ``resume=True`` without ``load_from`` picks the

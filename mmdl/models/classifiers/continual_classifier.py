@@ -1,17 +1,22 @@
 # Copyright (c) mmdl contributors. All rights reserved.
-"""An image classifier for continual learning: current task and penalties
-installed by hooks."""
-from typing import Callable, Dict, List, Optional
+"""An image classifier for continual learning: the current task, and the
+regularisers and objective attached by hooks."""
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmpretrain.models import ImageClassifier
 from mmpretrain.structures import DataSample
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmdl.registry import MODELS
 
 #: Key of the summed penalties in the loss dict.
 PENALTY_KEY = 'loss_penalty'
+
+#: ``regularizer(model) -> scalar Tensor``.
+Regularizer = Callable[[nn.Module], Tensor]
+#: ``objective(model, task_losses, penalty) -> losses``.
+Objective = Callable[[nn.Module, Dict[str, Tensor], Tensor], Dict[str, Tensor]]
 
 
 @MODELS.register_module()
@@ -24,17 +29,18 @@ class ContinualImageClassifier(ImageClassifier):
       forwarded to the head's ``default_task`` when the head has one
       (``MultiTaskLinearClsHead`` uses it for samples without
       ``task_id``). It is not part of the state dict.
-    * :attr:`cl_penalties`: a plain Python list (not registered
-      sub-modules, not in the state dict) of callables
-      ``penalty(model) -> scalar Tensor``, installed by hooks such as a
-      curvature-penalty hook. :meth:`loss` adds their sum as
+    * :attr:`regularizers`: callables ``regularizer(model) -> scalar
+      Tensor`` (e.g. :mod:`mmdl.continual.regularizers`), attached with
+      :meth:`set_regularizers` by hooks such as
+      :class:`~mmdl.engine.hooks.RegularizerHook`. They are not registered
+      sub-modules and not in the state dict: the hooks own their state and
+      keep it in checkpoints. :meth:`loss` adds their sum as
       ``'loss_penalty'`` (mmengine sums every key containing ``'loss'``).
-      The hooks own the penalty state (and save/restore it in checkpoints).
-
-    How the task losses and the penalty are combined is
-    :meth:`combine_losses`: by the ``cl_objective`` attribute when a hook
-    installed one (:class:`~mmdl.continual.ContinualObjective`, e.g. by
-    ``KFACBNHook``), else the plain sum; override it for other schemes.
+    * :attr:`objective`: how the task losses and the penalty are combined,
+      attached with :meth:`set_objective`
+      (:class:`~mmdl.continual.ContinualObjective`); without one the
+      penalty is added unweighted. :meth:`combine_losses` applies it;
+      override that for other schemes.
 
     Build it in mmpretrain's scope so that the data preprocessor, backbone
     and head resolve there (mmdl's registries are not children of
@@ -55,8 +61,8 @@ class ContinualImageClassifier(ImageClassifier):
 
     def __init__(self, *args, current_task: int = 0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.cl_penalties: List[Callable[['ContinualImageClassifier'],
-                                         Tensor]] = []
+        self._regularizers: Tuple[Regularizer, ...] = ()
+        self._objective: Optional[Objective] = None
         self.current_task = current_task
 
     @property
@@ -71,13 +77,53 @@ class ContinualImageClassifier(ImageClassifier):
                 self.head, 'default_task'):
             self.head.default_task = self._current_task
 
+    @property
+    def regularizers(self) -> Tuple[Regularizer, ...]:
+        """tuple: The attached regularisers (see
+        :meth:`set_regularizers`)."""
+        return self._regularizers
+
+    def set_regularizers(self, regularizers: Sequence[Regularizer]) -> None:
+        """Replace the attached regularisers.
+
+        Args:
+            regularizers (Sequence[callable]): ``regularizer(model) ->
+                scalar Tensor`` each; their sum is the penalty. An empty
+                sequence detaches all.
+        """
+        regularizers = tuple(regularizers)
+        for regularizer in regularizers:
+            if not callable(regularizer):
+                raise TypeError('regularizers must be callables '
+                                '`regularizer(model) -> Tensor`, got '
+                                f'{type(regularizer).__name__}')
+        self._regularizers = regularizers
+
+    @property
+    def objective(self) -> Optional[Objective]:
+        """callable | None: The attached objective (see
+        :meth:`set_objective`)."""
+        return self._objective
+
+    def set_objective(self, objective: Optional[Objective]) -> None:
+        """Attach the objective that combines the task losses and the
+        penalty, or detach it with None.
+
+        Args:
+            objective (callable, optional): ``objective(model, task_losses,
+                penalty) -> losses``, e.g.
+                :class:`~mmdl.continual.ContinualObjective`.
+        """
+        if objective is not None and not callable(objective):
+            raise TypeError('the objective must be callable, got '
+                            f'{type(objective).__name__}')
+        self._objective = objective
+
     def penalty(self) -> Optional[Tensor]:
-        """Sum of the installed penalties, None when there is none."""
-        if not self.cl_penalties:
-            return None
+        """Sum of the regularisers' values, None without regularisers."""
         total = None
-        for penalty in self.cl_penalties:
-            value = penalty(self)
+        for regularizer in self._regularizers:
+            value = regularizer(self)
             total = value if total is None else total + value
         return total
 
@@ -85,25 +131,24 @@ class ContinualImageClassifier(ImageClassifier):
                        penalty: Optional[Tensor]) -> Dict[str, Tensor]:
         """Combine the classification losses and the penalty.
 
-        The default adds ``'loss_penalty': penalty`` (unweighted) when there
-        is a penalty. Override for weighting schemes (e.g. by the number of
-        tasks learned, :attr:`current_task`).
+        Without a penalty the task losses are returned as they are. With
+        one, the attached :attr:`objective` combines them, or, without an
+        objective, ``'loss_penalty': penalty`` is added unweighted.
+        Override for other weighting schemes.
 
         Args:
             task_loss_dict (dict[str, Tensor]): The head's losses on the
                 current batch.
-            penalty (Tensor, optional): Sum of :attr:`cl_penalties`, None
-                without penalties.
+            penalty (Tensor, optional): Sum of the :attr:`regularizers`,
+                None without regularisers.
 
         Returns:
             dict[str, Tensor]: The losses to optimise.
         """
         if penalty is None:
             return task_loss_dict
-        objective = getattr(self, 'cl_objective', None)
-        if objective is not None:
-            # installed by KFACBNHook: task-count weights, adaptive scales
-            return objective(self, task_loss_dict, penalty)
+        if self._objective is not None:
+            return self._objective(self, task_loss_dict, penalty)
         losses = dict(task_loss_dict)
         losses[PENALTY_KEY] = penalty
         return losses

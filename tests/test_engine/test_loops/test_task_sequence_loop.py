@@ -8,9 +8,9 @@ import pytest
 import torch
 from conftest import (finish_train, read_json, read_jsonl, start_train,
                       toy_sequence_config)
+from toy_tasks import FakeRunner
 
 from mmdl.engine.loops import TaskSequenceTrainLoop
-from mmdl.engine.loops.task_sequence_loop import _merge_dicts
 
 EVENTS_FILE = 'task_events.jsonl'
 # epochs per task; global epochs 1-2: task 0, 3-4: task 1, 5-6: task 2
@@ -190,19 +190,13 @@ def test_resume_reproduces_uninterrupted_run(runs, name):
         assert 'Resuming at the end of task 1/2 (2/2 epochs)' in outputs[name]
 
 
-def test_merge_dicts():
-    base = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9), clip=None)
-    merged = _merge_dicts(base, dict(optimizer=dict(lr=0.01), clip=1))
-    assert merged == dict(
-        optimizer=dict(type='SGD', lr=0.01, momentum=0.9), clip=1)
-    assert base['optimizer']['lr'] == 0.1
-
-
-def test_construction_and_helpers():
-    runner = _FakeRunner()
+def test_construction_checks():
+    runner = FakeRunner()
     loader = dict(dataset=dict(type='X'))
     with pytest.raises(ValueError, match='entries'):
         TaskSequenceTrainLoop(runner, loader, num_tasks=3, max_epochs=[1, 2])
+    with pytest.raises(ValueError, match='positive integer'):
+        TaskSequenceTrainLoop(runner, loader, num_tasks=0, max_epochs=1)
     with pytest.raises(ValueError, match='0 for every task'):
         TaskSequenceTrainLoop(runner, loader, num_tasks=2, max_epochs=0)
     with pytest.raises(ValueError, match='>= 0'):
@@ -223,49 +217,38 @@ def test_construction_and_helpers():
     with pytest.raises(TypeError, match='template'):
         TaskSequenceTrainLoop(
             runner, torch.utils.data.DataLoader([1]), 1, max_epochs=1)
+    # nothing was built by the refused constructions
+    assert runner.built == []
+
+
+def test_loop_state_and_max_iters():
+    # task lengths 5, 3 and 4 iterations per epoch
+    runner = FakeRunner(lengths={0: 5, 1: 3, 2: 4})
     loop = TaskSequenceTrainLoop(
-        runner, loader, num_tasks=3, max_epochs=[3, 1, 2])
-    assert loop.max_epochs == 6
-    assert loop.task_epochs == [3, 1, 2]
+        runner,
+        dict(dataset=dict(type='X')),
+        num_tasks=3,
+        max_epochs=[3, 1, 2])
+    assert loop.max_epochs == 6 and loop.task_epochs == [3, 1, 2]
+    assert loop.task_start_epochs == [0, 3, 4, 6]
     assert [loop.task_of_epoch(e) for e in range(7)] == [0, 0, 0, 1, 2, 2, 2]
-    # the outermost dataset of a wrapped template gets the task index
-    wrapped = dict(dataset=dict(type='W', dataset=dict(type='X')))
-    cfg = loop._task_cfg(wrapped, 2)
-    assert cfg['dataset']['task_id'] == 2
-    assert 'task_id' not in cfg['dataset']['dataset']
-    assert 'task_id' not in wrapped['dataset']
-    # the runner's validation template got task 0
-    assert runner._val_dataloader['dataset']['task_id'] == 0
-    assert 'task_id' not in loop._val_template['dataset']
+    # the loop built task 0's training loader, which is its dataloader
+    assert [c['dataset'] for c in runner.built] == [dict(type='X', task_id=0)]
+    assert loop.dataloader is loop.task_dataloader()
+    assert loop.task == 0 and loop.completed_tasks == 0
+    # only task 0 is known: the others are assumed as long
+    assert loop.max_iters == 6 * 5
+    # a resumed epoch in task 2: its loader is built, the estimate exact
+    # for tasks 0 and 2 and task 1 like task 0
+    loop.prepare_resume(5)
+    loop._epoch = 5  # as mmengine's Runner.resume does next
+    assert loop.dataloader.dataset.task_id == 2 and loop.task == 2
+    assert loop.max_iters == 3 * 5 + 1 * 5 + 2 * 4
+    loop.task_dataloader(1)  # task 1 is not current: built, not kept
+    assert loop.dataloader.dataset.task_id == 2
+    assert loop.max_iters == 3 * 5 + 1 * 5 + 2 * 4
+    assert len(runner.built) == 3
+    # the template's val dataset has no task_id: the runner's gets task 0
+    assert runner.val_dataloader_cfg['dataset'] == dict(type='X', task_id=0)
     assert loop.task_dataloader_cfg(1, 'val')['dataset'] == dict(
         type='X', task_id=1)
-    assert loop.task_dataloader_cfg(2)['dataset'] == dict(type='X', task_id=2)
-
-    # max_iters: built tasks exact, the others like the nearest built one
-    loop._loader_lengths = {0: 5}
-    assert loop.max_iters == 6 * 5
-    loop._loader_lengths = {0: 5, 1: 3}
-    assert loop.max_iters == 3 * 5 + 1 * 3 + 2 * 3
-
-    # schedulers count the epochs (iterations) of the task
-    loop._loader, loop._loader_task = [None] * 7, loop.task
-    cfg = loop._task_scheduler_cfg([
-        dict(type='LinearLR', by_epoch=False, begin=0),
-        dict(type='MultiStepLR', milestones=[1]),
-        dict(type='ConstantLR', end=1)
-    ], 0)
-    assert [c.get('end') for c in cfg] == [3 * 7, 3, 1]
-    per_optimizer = loop._task_scheduler_cfg(
-        dict(a=dict(type='StepLR'), b=[dict(type='StepLR')]), 2)
-    assert per_optimizer['a']['end'] == 2 and per_optimizer['b'][0]['end'] == 2
-
-
-class _FakeRunner:
-    """Just what TaskSequenceTrainLoop.__init__ reads."""
-
-    def __init__(self):
-        self.optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))
-        self.param_schedulers = dict(type='MultiStepLR', milestones=[1])
-        self._val_dataloader = dict(dataset=dict(type='X'))
-        self._val_loop = dict()
-        self.cfg = None

@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import (finish_train, read_json, read_jsonl, start_train,
                       toy_sequence_config)
-from mmengine.logging import MessageHub
+from toy_tasks import FakeRunner
 
 from mmdl.engine.loops import TaskSequenceTrainLoop
 from mmdl.engine.loops.task_sequence_loop import COMPLETED_KEY
@@ -152,20 +152,8 @@ def test_zero_epoch_source_task_resumed(runs):
     assert matrix[0] == _metrics(tmp_path / 'zero_one')['accuracy_matrix'][0]
 
 
-class _Runner:
-    """What TaskSequenceTrainLoop reads for the epoch bookkeeping."""
-
-    def __init__(self):
-        self.optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))
-        self.param_schedulers = dict(type='MultiStepLR', milestones=[1])
-        self._val_dataloader = dict(dataset=dict(type='X'))
-        self._val_loop = dict()
-        self.cfg = None
-        self.message_hub = MessageHub.get_instance('test_zero_epoch_tasks')
-
-
 def test_epoch_task_map_with_zero_epoch_tasks():
-    runner = _Runner()
+    runner = FakeRunner(lengths={0: 5, 1: 3})
     loader = dict(dataset=dict(type='X'))
     with pytest.raises(ValueError, match='0 for every task'):
         TaskSequenceTrainLoop(runner, loader, num_tasks=2, max_epochs=[0, 0])
@@ -183,8 +171,12 @@ def test_epoch_task_map_with_zero_epoch_tasks():
     for epoch, task in ((1, 1), (2, 1), (3, 3)):
         loop._epoch = epoch
         assert loop.task == task
-    # max_iters counts no iteration for zero-epoch tasks
-    loop._loader_lengths = {0: 5, 1: 3}
+    # max_iters counts no iteration for zero-epoch tasks: task 0's loader
+    # (5 iterations) is built, tasks 1..3 are assumed as long until task 1's
+    # (3 iterations) is
+    assert loop.max_iters == 0 * 5 + 2 * 5 + 0 * 5 + 1 * 5
+    loop.prepare_resume(1)
+    assert loop.dataloader.dataset.task_id == 1
     assert loop.max_iters == 0 * 5 + 2 * 3 + 0 * 3 + 1 * 3
 
     hub = runner.message_hub

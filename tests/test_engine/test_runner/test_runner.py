@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 
 from mmdl.engine import MMDLRunner
 from mmdl.engine.runner.checkpoint import load_checkpoint_file
+from mmdl.registry import DATASETS
 
 
 class ToyModel(BaseModel):
@@ -89,3 +90,40 @@ def test_saved_checkpoint_holds_no_unsafe_globals(runner, tmp_path):
     torch.load(path, weights_only=True)
     hub = load_checkpoint_file(path)['message_hub']
     assert type(hub['log_scalars']['train/loss']).__name__ == 'HistoryBuffer'
+
+
+def test_read_only_accessors(tmp_path):
+    val = dict(
+        dataset=dict(type='ToyDataset'),
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        batch_size=4)
+    runner = MMDLRunner(
+        model=ToyModel(),
+        work_dir=str(tmp_path),
+        experiment_name=f'toy_{uuid.uuid4().hex}',
+        val_dataloader=val,
+        val_evaluator=dict(type='mmpretrain.Accuracy'),
+        val_cfg=dict(),
+        randomness=dict(seed=3, diff_rank_seed=True),
+        default_scope='mmdl')
+    try:
+        randomness = runner.randomness_cfg
+        assert randomness['seed'] == 3 and randomness['diff_rank_seed']
+        randomness['seed'] = 4  # a copy
+        assert runner.randomness_cfg['seed'] == 3
+        assert runner.val_dataloader_cfg == val
+        runner.val_dataloader_cfg['batch_size'] = 1  # a copy
+        assert runner.val_dataloader_cfg['batch_size'] == 4
+        assert not runner.val_loop_built
+        changed = dict(val, batch_size=2)
+        runner.set_val_dataloader_cfg(changed)
+        assert runner.val_dataloader_cfg == changed
+        # the validation loop is built from the new config
+        DATASETS.register_module(
+            name='ToyDataset', module=ToyDataset, force=True)
+        assert runner.val_loop.dataloader.batch_size == 2
+        assert runner.val_loop_built
+        with pytest.raises(RuntimeError, match='already built'):
+            runner.set_val_dataloader_cfg(val)
+    finally:
+        DefaultScope._instance_dict.clear()

@@ -1,6 +1,7 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 """ContinualImageClassifier: building in mmpretrain's scope, the current
-task, and penalties installed as plain callables."""
+task, and the regularisers and objective attached through its public
+methods."""
 import os.path as osp
 
 import pytest
@@ -57,7 +58,8 @@ def test_builds_in_mmpretrain_scope():
     assert isinstance(model, ContinualImageClassifier)
     assert type(model.data_preprocessor).__name__ == 'ClsDataPreprocessor'
     assert type(model.backbone).__name__ == 'MLP'
-    assert model.current_task == 0 and model.cl_penalties == []
+    assert model.current_task == 0
+    assert model.regularizers == () and model.objective is None
 
 
 def test_without_mmpretrain_scope_children_are_not_found():
@@ -79,21 +81,25 @@ def test_model_base_config_builds():
     assert feats[0].shape == (3, 400)
 
 
-def test_penalties_are_plain_and_added_to_the_loss():
+def test_regularizers_are_plain_and_added_to_the_loss():
     model = _build(_cfg())
     data = model.data_preprocessor(_data(), True)
     plain = model(**data, mode='loss')
     assert set(plain) == {'loss'}
+    state_keys = set(model.state_dict())
 
     def l2(m):
         return sum((p**2).sum() for p in m.backbone.parameters())
 
-    model.cl_penalties.append(l2)
-    model.cl_penalties.append(lambda m: torch.tensor(1.5))
-    assert type(model.cl_penalties) is list
+    attached = [l2, lambda m: torch.tensor(1.5)]
+    model.set_regularizers(attached)
+    attached.pop()  # the model keeps its own copy
+    assert len(model.regularizers) == 2
+    assert isinstance(model.regularizers, tuple)
     # not registered: no new children, parameters or state
     assert [name for name, _ in model.named_children()
             ] == ['data_preprocessor', 'backbone', 'head']
+    assert set(model.state_dict()) == state_keys
     losses = model(**data, mode='loss')
     assert torch.allclose(losses['loss'], plain['loss'])
     assert torch.allclose(losses['loss_penalty'], l2(model) + 1.5)
@@ -105,6 +111,36 @@ def test_penalties_are_plain_and_added_to_the_loss():
     assert log_vars['loss_penalty'].item() == pytest.approx(
         losses['loss_penalty'].item(), rel=1e-5)
     assert l2(model).item() < before
+    # detached: the plain losses again
+    model.set_regularizers([])
+    assert set(model(**data, mode='loss')) == {'loss'}
+    with pytest.raises(TypeError, match='callables'):
+        model.set_regularizers([1.0])
+
+
+def test_objective_combines_losses_and_penalty():
+    model = _build(_cfg())
+    data = model.data_preprocessor(_data(), True)
+    plain = model(**data, mode='loss')
+    calls = []
+
+    def objective(m, losses, penalty):
+        calls.append(m)
+        return dict(loss=losses['loss'] * 0.25, loss_penalty=penalty * 3.0)
+
+    # without a regulariser the objective is not used
+    model.set_objective(objective)
+    assert model.objective is objective
+    assert set(model(**data, mode='loss')) == {'loss'} and not calls
+    model.set_regularizers([lambda m: torch.tensor(2.0)])
+    losses = model(**data, mode='loss')
+    assert calls == [model]
+    torch.testing.assert_close(losses['loss'], plain['loss'] * 0.25)
+    assert losses['loss_penalty'].item() == 6.0
+    model.set_objective(None)
+    assert model(**data, mode='loss')['loss_penalty'].item() == 2.0
+    with pytest.raises(TypeError, match='callable'):
+        model.set_objective('sum')
 
 
 def test_combine_losses_is_overridable():
@@ -123,7 +159,7 @@ def test_combine_losses_is_overridable():
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = Weighted(**cfg)
     model.current_task = 2
-    model.cl_penalties.append(lambda m: torch.tensor(1.0))
+    model.set_regularizers([lambda m: torch.tensor(1.0)])
     data = model.data_preprocessor(_data(), True)
     losses = model(**data, mode='loss')
     assert losses['loss_penalty'].item() == 3.0
