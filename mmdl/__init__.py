@@ -1,6 +1,12 @@
 # Copyright (c) mmdl contributors. All rights reserved.
-"""mmdl: seven research methods as OpenMMLab (mmengine/mmpretrain)
-components."""
+"""mmdl: research methods of one group as OpenMMLab (mmengine/mmpretrain)
+components.
+
+Importing mmdl makes
+:func:`~mmdl.engine.runner.checkpoint.load_checkpoint_file` mmengine's loader
+of local checkpoints for the whole process; set
+``MMDL_NO_CHECKPOINT_LOADER=1`` before the import to keep mmengine's.
+"""
 import mmengine
 from mmengine.utils import digit_version
 
@@ -25,9 +31,14 @@ except ImportError as error:
         '`pip install mmcv-lite==2.2.0` unless you build the full mmcv '
         'yourself (never install both).') from error
 
-# Checkpoint loading that works on torch >= 2.6 and stays weights-only.
-from .engine.runner.checkpoint import install_checkpoint_loader  # noqa: E402
+# Side effect: mmengine's loader for local checkpoints becomes mmdl's
+# weights-only loader for every runner in the process (it makes --resume
+# work on torch >= 2.6). MMDL_NO_CHECKPOINT_LOADER=1 keeps mmengine's;
+# mmdl.engine.runner.checkpoint.uninstall_checkpoint_loader() restores it.
+from .engine.runner.checkpoint import (  # noqa: E402
+    checkpoint_loader_disabled, install_checkpoint_loader)
 
-install_checkpoint_loader()
+if not checkpoint_loader_disabled():
+    install_checkpoint_loader()
 
 __all__ = ['__version__', 'version_info']

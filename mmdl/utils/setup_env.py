@@ -1,4 +1,5 @@
 # Copyright (c) mmdl contributors. All rights reserved.
+"""Register mmdl's modules and make ``'mmdl'`` the default scope."""
 import datetime
 import warnings
 

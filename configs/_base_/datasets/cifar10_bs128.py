@@ -14,7 +14,7 @@ data_preprocessor = dict(
 
 train_pipeline = [
     dict(type='mmpretrain.RandomCrop', crop_size=32, padding=4),
-    dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmpretrain.PackInputs'),
 ]
 test_pipeline = [dict(type='mmpretrain.PackInputs')]

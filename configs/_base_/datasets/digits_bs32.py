@@ -11,13 +11,13 @@ data_preprocessor = dict(
 )
 
 train_pipeline = [
-    dict(type='mmpretrain.Resize', scale=32, interpolation='bilinear'),
+    dict(type='Resize', scale=32, interpolation='bilinear'),
     # random shifts of up to 3 pixels
     dict(type='mmpretrain.RandomCrop', crop_size=32, padding=3),
     dict(type='mmpretrain.PackInputs'),
 ]
 test_pipeline = [
-    dict(type='mmpretrain.Resize', scale=32, interpolation='bilinear'),
+    dict(type='Resize', scale=32, interpolation='bilinear'),
     dict(type='mmpretrain.PackInputs'),
 ]
 

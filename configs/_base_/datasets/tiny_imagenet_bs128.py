@@ -11,14 +11,14 @@ data_preprocessor = dict(
 )
 
 train_pipeline = [
-    dict(type='mmpretrain.LoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='mmpretrain.RandomResizedCrop', scale=56),
-    dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmpretrain.PackInputs'),
 ]
 test_pipeline = [
-    dict(type='mmpretrain.LoadImageFromFile'),
-    dict(type='mmpretrain.CenterCrop', crop_size=56),
+    dict(type='LoadImageFromFile'),
+    dict(type='CenterCrop', crop_size=56),
     dict(type='mmpretrain.PackInputs'),
 ]
 

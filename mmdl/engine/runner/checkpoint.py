@@ -25,7 +25,13 @@ mmdl keeps ``weights_only=True`` instead:
   message hub as plain data (:func:`message_hub_to_plain`), so they contain
   no ``HistoryBuffer`` and no ``getattr`` at all;
   :func:`message_hub_from_plain` rebuilds the buffers on load.
+
+``import mmdl`` calls :func:`install_checkpoint_loader`, which affects every
+mmengine user in the process (a host project's runner too). Set
+``MMDL_NO_CHECKPOINT_LOADER=1`` before the import to keep mmengine's loader,
+or call :func:`uninstall_checkpoint_loader` afterwards.
 """
+import logging
 import os
 import os.path as osp
 import pickle
@@ -35,18 +41,33 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
 #: Environment variable holding checkpoint paths (separated by
 #: ``os.pathsep``) that the user trusts to be unpickled without restriction.
 TRUSTED_ENV = 'MMDL_TRUSTED_CHECKPOINTS'
 
+#: Environment variable that, set to anything but ``''`` or ``'0'``, stops
+#: ``import mmdl`` from installing :func:`load_checkpoint_file`.
+NO_LOADER_ENV = 'MMDL_NO_CHECKPOINT_LOADER'
+
 #: Marker key of a message hub written by :func:`message_hub_to_plain`.
 PLAIN_FORMAT_KEY = 'mmdl_plain_format'
 PLAIN_FORMAT_VERSION = 1
 
 _trusted_paths = set()
+#: The local loader that :func:`install_checkpoint_loader` replaced.
+_replaced_loader: Optional[Callable] = None
+_announced_use = False
+
+_LOADER_NOTE = (
+    "mmdl: mmengine's CheckpointLoader loads local files with "
+    'mmdl.engine.runner.checkpoint.load_checkpoint_file (weights_only=True '
+    'and an allow-list of the types in mmengine checkpoints), installed by '
+    f'`import mmdl`. To keep mmengine\'s loader, set {NO_LOADER_ENV}=1 '
+    'before importing mmdl or call '
+    'mmdl.engine.runner.checkpoint.uninstall_checkpoint_loader().')
 
 
 class UntrustedCheckpointError(pickle.UnpicklingError):
@@ -166,6 +187,7 @@ def load_checkpoint_file(filename: str,
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    _announce_use()
     if is_trusted_checkpoint(filename):
         # Explicitly trusted by the user for this one file.
         checkpoint = torch.load(
@@ -190,14 +212,67 @@ def load_checkpoint_file(filename: str,
     return checkpoint
 
 
+def _announce_use() -> None:
+    """Log, once per process, that mmdl's loader is in use."""
+    global _announced_use
+    if not _announced_use:
+        _announced_use = True
+        print_log(_LOADER_NOTE, logger='current', level=logging.INFO)
+
+
+def _local_loader() -> Optional[Callable]:
+    # mmengine has no public getter for a registered scheme.
+    return CheckpointLoader._schemes.get('')
+
+
+def checkpoint_loader_disabled() -> bool:
+    """Whether ``MMDL_NO_CHECKPOINT_LOADER`` asks ``import mmdl`` not to
+    install :func:`load_checkpoint_file`."""
+    return os.environ.get(NO_LOADER_ENV, '').strip() not in ('', '0')
+
+
 def install_checkpoint_loader() -> None:
     """Make :func:`load_checkpoint_file` mmengine's loader for local paths.
 
     Affects ``Runner.resume``, ``load_from`` and ``init_cfg=dict(
-    type='Pretrained')`` alike. Idempotent.
+    type='Pretrained')`` of every runner in the process. ``import mmdl``
+    calls it unless ``MMDL_NO_CHECKPOINT_LOADER`` is set. Idempotent;
+    :func:`uninstall_checkpoint_loader` undoes it.
     """
+    global _replaced_loader
+    current = _local_loader()
+    if current is load_checkpoint_file:
+        return
+    _replaced_loader = current
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_checkpoint_file, force=True)
+    # A plain logger: no MMLogger is created at import time.
+    print_log(
+        "mmdl: replaced mmengine's local-file checkpoint loader "
+        f'({getattr(current, "__qualname__", current)}) with '
+        f'load_checkpoint_file; set {NO_LOADER_ENV}=1 to opt out.',
+        logger=logging.getLogger(__name__),
+        level=logging.DEBUG)
+
+
+def uninstall_checkpoint_loader() -> bool:
+    """Give mmengine back the local loader that
+    :func:`install_checkpoint_loader` replaced.
+
+    Nothing changes when mmdl's loader is not installed or when another
+    loader has been registered since.
+
+    Returns:
+        bool: Whether the previous loader was restored.
+    """
+    global _replaced_loader
+    if _local_loader() is not load_checkpoint_file or \
+            _replaced_loader is None:
+        return False
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=_replaced_loader, force=True)
+    _replaced_loader = None
+    return True
 
 
 def _to_plain(value: Any) -> Any:

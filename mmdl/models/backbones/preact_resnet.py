@@ -520,10 +520,10 @@ class PreActResNetImageNet(BasePreActResNet):
     depths 18/34/50/101/152/200 as in ResNet, and a stem convolution with
     stride 1 and no max-pool, so 56x56 crops give 56/28/14/7 stages.
 
-    **Stem kernel.** The official code's Tiny-ImageNet stem is a 7x7
-    convolution with stride 1 (``stem_kernel=7`` reproduces it); the
-    project's issue asks for a 3x3 stem. The default is 3; the two differ by
-    ``(49 - 9) * 3 * 64`` parameters only.
+    **Stem kernel** (Reconstruction). The official code's Tiny-ImageNet
+    stem is a 7x7 convolution with stride 1 (``stem_kernel=7`` reproduces
+    it); the default is the 3x3 stem of the CIFAR-style networks. The two
+    differ by ``(49 - 9) * 3 * 64`` parameters only.
 
     Args:
         depth (int): Depth, from {18, 34, 50, 101, 152, 200}. Defaults to

@@ -1,12 +1,15 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 import os
 import pickle
+import subprocess
+import sys
 import uuid
 
 import numpy as np
 import pytest
 import torch
-from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.logging import HistoryBuffer, MessageHub, MMLogger
+from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
 
 from mmdl.engine.runner import checkpoint as ckpt
 from mmdl.engine.runner.checkpoint import (
@@ -138,12 +141,79 @@ def test_missing_file():
         load_checkpoint_file('/nonexistent/nowhere.pth')
 
 
-def test_mmengine_loader_is_replaced(tmp_path):
-    from mmengine.runner.checkpoint import CheckpointLoader
+def _local_loader(tmp_path):
+    return CheckpointLoader._get_checkpoint_loader(str(tmp_path / 'x.pth'))
 
+
+def test_mmengine_loader_is_replaced(tmp_path):
     import mmdl  # noqa: F401
-    assert CheckpointLoader._get_checkpoint_loader(str(
-        tmp_path / 'x.pth')) is load_checkpoint_file
+    assert _local_loader(tmp_path) is load_checkpoint_file
+
+
+def _loader_after_import(env_value):
+    """The local loader of mmengine after ``import mmdl`` in a fresh
+    interpreter, with ``MMDL_NO_CHECKPOINT_LOADER`` set to ``env_value``."""
+    code = ('import mmdl\n'
+            'from mmengine.runner import checkpoint as c\n'
+            'loader = c.CheckpointLoader._get_checkpoint_loader("x.pth")\n'
+            'print(loader.__module__ + "." + loader.__qualname__)\n')
+    env = dict(os.environ)
+    env.pop(ckpt.NO_LOADER_ENV, None)
+    if env_value is not None:
+        env[ckpt.NO_LOADER_ENV] = env_value
+    result = subprocess.run([sys.executable, '-c', code],
+                            env=env,
+                            capture_output=True,
+                            text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_environment_variable_keeps_mmengine_loader():
+    assert _loader_after_import('1') == (
+        'mmengine.runner.checkpoint.load_from_local')
+
+
+def test_uninstall_restores_the_replaced_loader(tmp_path):
+
+    def host_loader(filename, map_location=None):
+        return {'host': filename}
+
+    assert _local_loader(tmp_path) is load_checkpoint_file
+    try:
+        assert ckpt.uninstall_checkpoint_loader()
+        assert _local_loader(tmp_path) is load_from_local
+        assert not ckpt.uninstall_checkpoint_loader()  # nothing to undo
+        # a host project's own loader, installed before mmdl's
+        CheckpointLoader.register_scheme('', loader=host_loader, force=True)
+        ckpt.install_checkpoint_loader()
+        ckpt.install_checkpoint_loader()  # idempotent: remembers host_loader
+        assert _local_loader(tmp_path) is load_checkpoint_file
+        assert ckpt.uninstall_checkpoint_loader()
+        assert _local_loader(tmp_path) is host_loader
+    finally:
+        CheckpointLoader.register_scheme(
+            '', loader=load_from_local, force=True)
+        ckpt.install_checkpoint_loader()
+    assert _local_loader(tmp_path) is load_checkpoint_file
+
+
+def test_first_use_is_logged_once(tmp_path, monkeypatch):
+    path = str(tmp_path / 'plain.pth')
+    torch.save({'state_dict': {}}, path)
+    log_file = tmp_path / 'log.txt'
+    logger = MMLogger.get_instance(
+        f'test_checkpoint_log_{uuid.uuid4()}', log_file=str(log_file))
+    monkeypatch.setattr(ckpt, '_announced_use', False)
+    load_checkpoint_file(path)
+    load_checkpoint_file(path)
+    for handler in logger.handlers:
+        handler.flush()
+    text = log_file.read_text()
+    assert text.count('load_checkpoint_file') == 1
+    assert ckpt.NO_LOADER_ENV in text
+    assert 'uninstall_checkpoint_loader' in text
 
 
 def test_find_latest_checkpoint(tmp_path):
