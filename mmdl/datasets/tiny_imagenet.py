@@ -61,7 +61,7 @@ class TinyImageNet(BaseDataset):
 
     Samples are ``dict(img_path=..., gt_label=...)`` (no ``gt_label`` for
     ``'test'``); as with mmpretrain's ``ImageNet``, images are read by the
-    pipeline (``dict(type='mmpretrain.LoadImageFromFile')``). The order is
+    pipeline (``dict(type='LoadImageFromFile')``). The order is
     deterministic: training images class by class, each class's files in
     sorted name order; validation images in the order of
     ``val_annotations.txt``; test images in sorted name order. Only the local

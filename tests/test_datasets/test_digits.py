@@ -38,7 +38,7 @@ def test_with_mmpretrain_pipeline():
     dataset = DigitsDataset(
         split='test',
         pipeline=[
-            dict(type='mmpretrain.Resize', scale=32),
+            dict(type='Resize', scale=32),
             dict(type='mmpretrain.PackInputs')
         ])
     sample = dataset[0]

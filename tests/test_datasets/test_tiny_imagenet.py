@@ -12,7 +12,7 @@ from mmdl.registry import DATASETS
 from mmdl.testing import write_tiny_imagenet
 
 PIPELINE = [
-    dict(type='mmpretrain.LoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='mmpretrain.PackInputs')
 ]
 

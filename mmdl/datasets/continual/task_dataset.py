@@ -26,9 +26,9 @@ own classification head (the label spaces differ; use ``task_id`` to pick
 the head)::
 
     pipeline = [
-        dict(type='mmpretrain.LoadImageFromFile'),
+        dict(type='LoadImageFromFile'),
         dict(type='mmpretrain.RandomResizedCrop', scale=224),
-        dict(type='mmpretrain.RandomFlip', prob=0.5),
+        dict(type='RandomFlip', prob=0.5),
         dict(type='mmpretrain.PackInputs', algorithm_keys=['task_id']),
     ]
     train_dataset = dict(
