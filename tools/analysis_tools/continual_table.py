@@ -4,45 +4,19 @@
 Reads ``continual_metrics.json`` (written by ``TaskSequenceTrainLoop``)
 from each work directory and prints (or writes, with ``--out``) a Markdown
 table of average accuracy (ACC), backward transfer (BWT) and forgetting
-after the last task learned.
+after the last task learned. Runs given the same name (e.g. three seeds)
+are reported as mean ± std.
 
 Example::
 
     python tools/analysis_tools/continual_table.py \\
-        finetune=work_dirs/fmnist_finetune xkfac=work_dirs/fmnist_xkfac \\
-        --out table.md
+        finetune=work_dirs/ft_s0 finetune=work_dirs/ft_s1 \\
+        xkfac=work_dirs/xkfac_s0 xkfac=work_dirs/xkfac_s1 --out table.md
 """
 import argparse
-import json
-import os.path as osp
 import sys
-from typing import List, Optional, Sequence
 
-
-def _fmt(value: Optional[float]) -> str:
-    return '-' if value is None else f'{value:.2f}'
-
-
-def table(runs: Sequence[str]) -> str:
-    """Markdown table for ``NAME=WORK_DIR`` (or ``WORK_DIR``) entries."""
-    rows: List[str] = [
-        '| Method | Tasks learned | ACC (%) | BWT (%) | Forgetting (%) |',
-        '|---|---|---|---|---|'
-    ]
-    for run in runs:
-        name, _, work_dir = run.rpartition('=')
-        name = name or osp.basename(osp.normpath(work_dir))
-        path = osp.join(work_dir, 'continual_metrics.json')
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{path} does not exist (did the run of '
-                                    f"'{name}' finish a task?)")
-        with open(path) as f:
-            metrics = json.load(f)
-        rows.append(f"| {name} | {metrics['tasks_learned']}/"
-                    f"{metrics['num_tasks']} | {_fmt(metrics['ACC'])} | "
-                    f"{_fmt(metrics['BWT'])} | "
-                    f"{_fmt(metrics['forgetting'])} |")
-    return '\n'.join(rows) + '\n'
+from mmdl.evaluation.continual_table import continual_table
 
 
 def main(argv=None) -> int:
@@ -51,7 +25,7 @@ def main(argv=None) -> int:
     parser.add_argument('--out', help='also write the table to this file')
     args = parser.parse_args(argv)
     try:
-        text = table(args.runs)
+        text = continual_table(args.runs)
     except FileNotFoundError as error:
         print(f'continual_table.py: error: {error}', file=sys.stderr)
         return 1

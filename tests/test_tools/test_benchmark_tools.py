@@ -1,0 +1,78 @@
+# Copyright (c) mmdl contributors. All rights reserved.
+"""The command lines tools/analysis_tools/benchmark_{curvature,nonlocal}.py:
+shared options, threads restored, JSON with a top-level summary (the
+measurements themselves are tested in tests/test_benchmarks)."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+from conftest import REPO_ROOT
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(REPO_ROOT, 'tools', 'analysis_tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+curvature = _load('benchmark_curvature')
+nonlocal_ = _load('benchmark_nonlocal')
+
+
+def test_curvature_cli_writes_json(tmp_path, capsys):
+    path = tmp_path / 'sub' / 'curv.json'
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        result = curvature.main([
+            '--batches', '1', '--batch-size', '4', '--width', '8',
+            '--channels', '2', '--repeats', '1', '--warmup', '0', '--min-time',
+            '0', '--skip-resnet', '--peers', '--json',
+            str(path)
+        ])
+        assert torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(threads)
+    assert result['config']['threads'] == 1  # the default of --threads
+    assert result['config']['device'] == 'cpu'
+    saved = json.loads(path.read_text())
+    assert saved == json.loads(json.dumps(result))
+    assert set(saved['summary']) >= {
+        'collect_over_peer', 'xkfac_over_kfac', 'penalty_over_matmul',
+        'penalty_step_overhead'
+    }
+    out = capsys.readouterr().out
+    assert 'Summary' in out and f'wrote {path}' in out
+
+
+def test_nonlocal_cli_writes_json(tmp_path, capsys):
+    path = tmp_path / 'nl.json'
+    report = nonlocal_.main([
+        '--sizes', '4', '--channels', '16', '--repeats', '1', '--warmup', '0',
+        '--threads', '1', '--json',
+        str(path)
+    ])
+    saved = json.loads(path.read_text())
+    assert saved == json.loads(json.dumps(report))
+    for key in ('speedup_64', 'memory_ratio_64', 'heads8_over_heads1',
+                'ceiling_64', 'share_of_ceiling_64', 'mem_ceiling_64',
+                'share_of_mem_ceiling_64', 'targets_met'):
+        assert key in saved['summary']
+    out = capsys.readouterr().out
+    assert 'targets met: NO' in out and f'wrote {path}' in out
+
+
+@pytest.mark.parametrize('module', [curvature, nonlocal_])
+def test_cli_rejects_bad_shared_options(module):
+    for bad in (['--repeats', '0'], ['--device', 'xpu']):
+        with pytest.raises(SystemExit):
+            module.parse_args(bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit):
+            module.parse_args(['--device', 'cuda'])
+    args = module.parse_args(['--device', 'cpu', '--json', 'x.json'])
+    assert (args.device, args.json) == ('cpu', 'x.json')
