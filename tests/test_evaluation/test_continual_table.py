@@ -1,9 +1,11 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 import json
+import os.path as osp
+import runpy
 
 import numpy as np
 import pytest
-from conftest import python_tool
+from conftest import REPO_ROOT
 
 from mmdl.evaluation.continual_table import continual_table
 
@@ -39,13 +41,14 @@ def test_missing_run_names_the_file(tmp_path):
         continual_table([str(tmp_path / 'missing')])
 
 
-def test_cli(tmp_path):
+def test_cli(tmp_path, capsys):
+    # the thin CLI in-process (a subprocess would re-import mmdl: ~10 s)
+    main = runpy.run_path(
+        osp.join(REPO_ROOT, 'tools', 'analysis_tools',
+                 'continual_table.py'))['main']
     _write(tmp_path / 'a', 50.0)
     out = tmp_path / 't.md'
-    result = python_tool('analysis_tools/continual_table.py',
-                         f'A={tmp_path / "a"}', '--out', out)
-    assert result.returncode == 0, result.stderr
+    assert main([f'A={tmp_path / "a"}', '--out', str(out)]) == 0
     assert '| A | 1 | 3/3 | 50.00 |' in out.read_text()
-    result = python_tool('analysis_tools/continual_table.py',
-                         tmp_path / 'missing')
-    assert result.returncode == 1 and 'missing' in result.stderr
+    assert main([str(tmp_path / 'missing')]) == 1
+    assert 'missing' in capsys.readouterr().err
