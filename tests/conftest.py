@@ -7,6 +7,15 @@ import sys
 
 import pytest
 
+# Under pytest-xdist (``make test`` runs ``-n 2``) every worker and every
+# tool it launches computes on one thread: two workers with the default
+# thread count each would oversubscribe the cores.
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    os.environ['OMP_NUM_THREADS'] = '1'
+    os.environ['MKL_NUM_THREADS'] = '1'
+    import torch
+    torch.set_num_threads(1)
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 QUICK_CONFIG = osp.join(REPO_ROOT, 'configs', 'quickstart',
                         'lenet5_1xb32-40e_digits.py')

@@ -1,6 +1,10 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 """scikit-learn's bundled handwritten digits as an mmpretrain dataset."""
-from typing import List, Optional, Sequence
+import functools
+import gzip
+import importlib.util
+import os.path as osp
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmpretrain.datasets import BaseDataset
@@ -11,6 +15,41 @@ from mmdl.registry import DATASETS
 NUM_DIGITS = 1797
 #: The fixed test split: the last 360 images (about 20%).
 NUM_TEST = 360
+
+
+@functools.lru_cache(maxsize=1)
+def _read_digits() -> Tuple[np.ndarray, np.ndarray]:
+    """The digits as read-only arrays: intensities 0-16 (1797, 8, 8) and
+    labels (1797, ).
+
+    Reads scikit-learn's bundled ``datasets/data/digits.csv.gz`` (64
+    intensities and the label per row) directly: importing scikit-learn
+    takes seconds, far more than the file, in every process that builds
+    the dataset. Falls back to :func:`sklearn.datasets.load_digits` if the
+    file is not where scikit-learn keeps it.
+    """
+    spec = importlib.util.find_spec('sklearn')
+    locations = (spec.submodule_search_locations or []) if spec else []
+    path = next((osp.join(loc, 'datasets', 'data', 'digits.csv.gz')
+                 for loc in locations if osp.isfile(
+                     osp.join(loc, 'datasets', 'data', 'digits.csv.gz'))),
+                None)
+    if path is None:
+        from sklearn.datasets import load_digits
+        digits = load_digits()
+        images, labels = digits.images, digits.target
+    else:
+        with gzip.open(path, 'rt') as f:
+            table = np.loadtxt(f, delimiter=',')
+        if table.shape != (NUM_DIGITS, 65):
+            raise ValueError(f'{path}: expected {NUM_DIGITS} rows of 64 '
+                             f'pixels and a label, got shape {table.shape}')
+        images, labels = table[:, :-1].reshape(-1, 8, 8), table[:, -1]
+    images = np.array(images, dtype=np.float64)
+    labels = np.asarray(labels).astype(np.int64)
+    images.flags.writeable = False
+    labels.flags.writeable = False
+    return images, labels
 
 
 @DATASETS.register_module()
@@ -50,6 +89,9 @@ class DigitsDataset(BaseDataset):
                              f'{self.SPLITS}')
         self.split = split
         kwargs.setdefault('ann_file', '')
+        # 1,797 small arrays: serialising them for worker processes costs
+        # more (a full garbage collection per build) than it saves.
+        kwargs.setdefault('serialize_data', False)
         super().__init__(metainfo=metainfo, pipeline=pipeline, **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -59,10 +101,8 @@ class DigitsDataset(BaseDataset):
             list[dict]: One dict per image with ``img`` (uint8, 8x8) and
             ``gt_label`` (int).
         """
-        from sklearn.datasets import load_digits
-        digits = load_digits()
-        images = np.rint(digits.images * (255.0 / 16.0)).astype(np.uint8)
-        labels = digits.target.astype(np.int64)
+        intensities, labels = _read_digits()
+        images = np.rint(intensities * (255.0 / 16.0)).astype(np.uint8)
         num_train = len(images) - NUM_TEST
         part = slice(0, num_train) if self.split == 'train' else slice(
             num_train, None)

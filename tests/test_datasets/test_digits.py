@@ -49,3 +49,21 @@ def test_with_mmpretrain_pipeline():
 def test_bad_split():
     with pytest.raises(ValueError, match="split='val'"):
         DigitsDataset(split='val')
+
+
+def test_falls_back_to_load_digits_without_the_bundled_file(monkeypatch):
+    """Where scikit-learn's data file cannot be found, the dataset comes
+    from ``load_digits`` and is the same."""
+    from mmdl.datasets import digits as module
+    direct = DigitsDataset(split='test')
+    monkeypatch.setattr(module.importlib.util, 'find_spec', lambda name: None)
+    module._read_digits.cache_clear()
+    try:
+        fallback = DigitsDataset(split='test')
+    finally:
+        module._read_digits.cache_clear()
+    for i in (0, 137, 359):
+        np.testing.assert_array_equal(
+            fallback.get_data_info(i)['img'], direct.get_data_info(i)['img'])
+        assert fallback.get_data_info(i)['gt_label'] == \
+            direct.get_data_info(i)['gt_label']
