@@ -4,7 +4,7 @@ import re
 
 import pytest
 import torch
-from conftest import python_tool
+from conftest import QUICK_CONFIG, python_tool
 
 from mmdl.engine.runner.checkpoint import load_checkpoint_file
 
@@ -19,12 +19,21 @@ def _state(path):
     return load_checkpoint_file(str(path))
 
 
+@pytest.fixture(scope='module')
+def quickstart_run(tmp_path_factory):
+    """The quick-start config's full 40-epoch recipe, keeping every
+    checkpoint (the config keeps the last 3) for the resume tests."""
+    work_dir = tmp_path_factory.mktemp('quickstart') / 'demo'
+    _train(QUICK_CONFIG, work_dir, '--cfg-options',
+           'default_hooks.checkpoint.max_keep_ckpts=-1')
+    return work_dir
+
+
 @pytest.mark.slow
-def test_quickstart_reaches_95_percent(quick_config, tmp_path):
+def test_quickstart_reaches_95_percent(quickstart_run, quick_config,
+                                       tmp_path):
     """The README's claim: >= 95% test accuracy with the full recipe."""
-    work_dir = tmp_path / 'demo'
-    _train(quick_config, work_dir)
-    checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
+    checkpoint = (quickstart_run / 'last_checkpoint').read_text().strip()
     assert checkpoint.endswith('epoch_40.pth')
     result = python_tool('test.py', quick_config, checkpoint, '--work-dir',
                          tmp_path / 'test', '--out', tmp_path / 'pred.pkl')
@@ -37,18 +46,18 @@ def test_quickstart_reaches_95_percent(quick_config, tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_reproduces_uninterrupted_run(quick_config, tmp_path):
-    """2 epochs + --resume to 4 == 4 epochs straight (seed 0, random crops
-    in the pipeline, deterministic)."""
-    straight = tmp_path / 'straight'
-    _train(quick_config, straight, '--cfg-options', 'train_cfg.max_epochs=4')
+def test_resume_reproduces_uninterrupted_run(quickstart_run, quick_config,
+                                             tmp_path):
+    """2 epochs + --resume to 4 == epoch 4 of the uninterrupted run (seed 0,
+    random crops in the pipeline, deterministic; the cosine schedule's
+    T_max is fixed at 40, so max_epochs does not change epochs 1-4)."""
     resumed = tmp_path / 'resumed'
     _train(quick_config, resumed, '--cfg-options', 'train_cfg.max_epochs=2')
     result = _train(quick_config, resumed, '--resume', '--cfg-options',
                     'train_cfg.max_epochs=4')
     assert 'resumed epoch: 2' in result.stdout + result.stderr
 
-    final_a = _state(straight / 'epoch_4.pth')
+    final_a = _state(quickstart_run / 'epoch_4.pth')
     final_b = _state(resumed / 'epoch_4.pth')
     assert final_a['meta']['iter'] == final_b['meta']['iter'] == 4 * 45
     for key, value in final_a['state_dict'].items():
@@ -65,14 +74,16 @@ def test_resume_reproduces_uninterrupted_run(quick_config, tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_from_explicit_path(quick_config, tmp_path):
-    work_dir = tmp_path / 'w'
-    _train(quick_config, work_dir, '--cfg-options', 'train_cfg.max_epochs=1')
+def test_resume_from_explicit_path(quickstart_run, quick_config, tmp_path):
     result = _train(quick_config, tmp_path / 'other', '--resume',
-                    work_dir / 'epoch_1.pth', '--cfg-options',
+                    quickstart_run / 'epoch_1.pth', '--cfg-options',
                     'train_cfg.max_epochs=2')
     assert 'resumed epoch: 1' in result.stdout + result.stderr
     assert (tmp_path / 'other' / 'epoch_2.pth').exists()
+    # the same epoch 2 as the uninterrupted run
+    resumed = _state(tmp_path / 'other' / 'epoch_2.pth')['state_dict']
+    straight = _state(quickstart_run / 'epoch_2.pth')['state_dict']
+    assert all(torch.equal(v, straight[k]) for k, v in resumed.items())
 
 
 def test_no_validate_and_auto_scale_lr(quick_config, tmp_path):

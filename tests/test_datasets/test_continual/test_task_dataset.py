@@ -78,7 +78,8 @@ def test_task_id_reaches_data_samples(roots):
 def test_serialized_dataset_keeps_task_id():
     with DefaultScope.overwrite_default_scope('mmdl'):
         dataset = DATASETS.build(
-            dict(type='SplitDigits', split='test', task_id=3, pipeline=[PACK]))
+            dict(type='SplitDigits', split='test', task_id=3, pipeline=[PACK],
+                 serialize_data=True))
     assert dataset.serialize_data
     assert dataset[0]['data_samples'].task_id == 3
     assert dataset.get_data_info(5)['task_id'] == 3
