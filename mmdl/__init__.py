@@ -7,10 +7,23 @@ Importing mmdl makes
 of local checkpoints for the whole process; set
 ``MMDL_NO_CHECKPOINT_LOADER=1`` before the import to keep mmengine's.
 """
-import mmengine
-from mmengine.utils import digit_version
+import warnings
 
-from .version import __version__, version_info
+# mmcv-lite warns on every import of mmcv.cnn.bricks.transformer that it
+# lacks the compiled ``MultiScaleDeformableAttention`` op. mmdl never uses
+# it, so hide exactly that warning (installed before anything imports
+# mmcv); every other warning is still shown.
+warnings.filterwarnings(
+    'ignore',
+    message=r'Fail to import ``MultiScaleDeformableAttention`` from '
+    r'``mmcv\.ops\.multi_scale_deform_attn``',
+    category=UserWarning,
+    module=r'mmcv\.cnn\.bricks\.transformer$')
+
+import mmengine  # noqa: E402
+from mmengine.utils import digit_version  # noqa: E402
+
+from .version import __version__, version_info  # noqa: E402
 
 mmengine_minimum_version = '0.10.7'
 mmengine_maximum_version = '1.0.0'

@@ -1,5 +1,10 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 """Visualizers of mmdl (attention maps, accuracy matrices, ...)."""
 from .accuracy_matrix import draw_accuracy_matrix, save_accuracy_matrix
+from .attention_map import (draw_attention_maps, save_attention_maps,
+                            upsample_maps)
 
-__all__ = ['draw_accuracy_matrix', 'save_accuracy_matrix']
+__all__ = [
+    'draw_accuracy_matrix', 'save_accuracy_matrix', 'draw_attention_maps',
+    'save_attention_maps', 'upsample_maps'
+]

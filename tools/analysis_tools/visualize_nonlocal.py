@@ -7,7 +7,8 @@ normaliser, so the softmax baseline too):
 
 * ``attention_<index>.png``: the attention weights of chosen query
   positions, averaged over heads, drawn over the input image (one row per
-  block, one column per query, the query marked with a cross);
+  block, one column per query, the query marked with a cross, a colour bar
+  per block; :func:`mmdl.visualization.draw_attention_maps`);
 * ``nonlocal_stats.json`` (also printed): over ``--num-images`` test
   images, per block,
 
@@ -48,6 +49,7 @@ import mmdl  # noqa: F401  (installs mmdl's checkpoint loader)
 from mmdl.models import ScaledNonLocal2d
 from mmdl.utils import ConfigError
 from mmdl.utils.cli import friendly_errors, load_config
+from mmdl.visualization import save_attention_maps
 
 
 def parse_args(argv=None):
@@ -173,33 +175,6 @@ def _image_for_display(inputs: torch.Tensor, preprocessor) -> np.ndarray:
     return image[..., 0] if image.shape[-1] == 1 else image
 
 
-def draw(path: str, image: np.ndarray, maps: Dict[str, torch.Tensor],
-         queries: Sequence[tuple]) -> None:
-    """Draw attention maps over the image and save a PNG."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    rows, cols = len(maps), len(queries)
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(2.6 * cols, 2.6 * rows), squeeze=False)
-    size = image.shape[:2]
-    for r, (name, attention) in enumerate(maps.items()):
-        upsampled = F.interpolate(
-            attention[None], size=size, mode='bilinear',
-            align_corners=False)[0]
-        for c, (qr, qc) in enumerate(queries):
-            ax = axes[r][c]
-            ax.imshow(image, cmap='gray' if image.ndim == 2 else None)
-            ax.imshow(upsampled[c].numpy(), cmap='jet', alpha=0.5)
-            ax.plot(qc * size[1], qr * size[0], 'wx', markersize=10, mew=2)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_title(f'{name}\nquery ({qr:.2f}, {qc:.2f})', fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     with friendly_errors(osp.basename(__file__)) as errors:
@@ -234,7 +209,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             maps[name] = attention[0].mean(0).reshape(-1, height, width)
         image = _image_for_display(inputs[position], model.data_preprocessor)
         png = osp.join(args.out_dir, f'attention_{args.index}.png')
-        draw(png, image, maps, queries)
+        save_attention_maps(png, image, maps, queries)
 
         stats = {
             name: block_statistics(blocks[name], x)

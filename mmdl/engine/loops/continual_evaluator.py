@@ -41,7 +41,8 @@ class ContinualEvaluator:
     ``0..t``; ACC, BWT and forgetting become message-hub scalars
     ``continual/<name>`` and visualizer scalars (step ``t + 1``); on the
     main process ``work_dir/continual_metrics.json`` and
-    ``work_dir/accuracy_matrix.png`` are written.
+    ``work_dir/accuracy_matrix.png`` (titled with :func:`run_name`) are
+    written.
 
     Args:
         metric_key (str): The evaluator result held in ``R``.
@@ -203,5 +204,17 @@ class ContinualEvaluator:
         with open(osp.join(runner.work_dir, METRICS_FILE), 'w') as f:
             json.dump(result, f, indent=2)
         save_accuracy_matrix(
-            osp.join(runner.work_dir, MATRIX_PLOT_FILE), matrix,
-            self.metric_key, metrics)
+            osp.join(runner.work_dir, MATRIX_PLOT_FILE),
+            matrix,
+            self.metric_key,
+            metrics,
+            title=run_name(runner))
+
+
+def run_name(runner) -> Optional[str]:
+    """Name of the run for the plot title: the stem of the config file
+    (``runner.cfg.filename``), else ``runner.experiment_name``, else None."""
+    filename = getattr(getattr(runner, 'cfg', None), 'filename', None)
+    if filename:
+        return osp.splitext(osp.basename(filename))[0]
+    return getattr(runner, 'experiment_name', None)
