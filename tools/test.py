@@ -9,9 +9,12 @@ from mmengine.evaluator import DumpResults
 
 import mmdl  # noqa: F401  (installs mmdl's checkpoint loader)
 from mmdl.engine import trust_checkpoint
-from mmdl.utils import check_cfg_options, check_checkpoint, check_data_roots
-from mmdl.utils.cli import (CfgOptionsAction, add_launcher_args, build_runner,
-                            export_local_rank, friendly_errors, load_config,
+from mmdl.engine.runner.state_match import check_checkpoint_fits
+from mmdl.utils import check_cfg_options, check_checkpoint, check_config
+from mmdl.utils.cli import (CfgOptionsAction, add_launcher_args,
+                            add_runtime_args, apply_runtime_args,
+                            build_runner, export_local_rank, friendly_errors,
+                            load_config, set_continual_test_cfg,
                             set_dataloader_defaults)
 
 
@@ -48,6 +51,13 @@ def parse_args(argv=None):
         action='store_true',
         help='unpickle the checkpoint without mmdl\'s allow-list (only for '
         'files from a source you trust)')
+    parser.add_argument(
+        '--task',
+        type=int,
+        metavar='K',
+        help='for a task-sequence config: test task K only (default: every '
+        'task up to the one the checkpoint has finished)')
+    add_runtime_args(parser)
     add_launcher_args(parser)
     args = parser.parse_args(argv)
     if args.out is None and args.out_item is not None:
@@ -69,6 +79,10 @@ def merge_args(cfg, args):
 
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    # the config's load_strict is for the load_from of training (e.g. a
+    # pretrained model without the target classifier); the checkpoint
+    # tested must fit unless --non-strict
+    cfg.load_strict = True
 
     if args.amp:
         cfg.test_cfg.fp16 = True
@@ -78,19 +92,22 @@ def merge_args(cfg, args):
         cfg.merge_from_dict(args.cfg_options)
 
     set_dataloader_defaults(cfg, 'test_dataloader', args.no_pin_memory)
+    apply_runtime_args(cfg, args)
+    set_continual_test_cfg(cfg, args.task)
     return cfg
 
 
 def main(argv=None):
     args = parse_args(argv)
 
-    with friendly_errors(osp.basename(__file__)) as errors:
+    with friendly_errors(osp.basename(__file__), args.debug) as errors:
         check_checkpoint(args.checkpoint, 'checkpoint')
         if args.trust_checkpoint:
             trust_checkpoint(args.checkpoint)
         cfg = errors.cfg = load_config(args.config)
         cfg = merge_args(cfg, args)
-        check_data_roots(cfg, ('test_dataloader', ))
+        check_config(cfg, 'test')
+        check_checkpoint_fits(cfg)
         runner = build_runner(cfg)
 
         if args.out and args.out_item in ['pred', None]:

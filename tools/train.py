@@ -7,11 +7,13 @@ import torch
 
 import mmdl  # noqa: F401  (installs mmdl's checkpoint loader)
 from mmdl.engine import trust_checkpoint
+from mmdl.engine.runner.state_match import check_checkpoint_fits
 from mmdl.utils import (ConfigError, check_cfg_options, check_checkpoint,
-                        check_data_roots)
-from mmdl.utils.cli import (CfgOptionsAction, add_launcher_args, build_runner,
-                            export_local_rank, friendly_errors, load_config,
-                            set_dataloader_defaults)
+                        check_config)
+from mmdl.utils.cli import (CfgOptionsAction, add_launcher_args,
+                            add_runtime_args, apply_runtime_args,
+                            build_runner, export_local_rank, friendly_errors,
+                            load_config, set_dataloader_defaults)
 
 
 def parse_args(argv=None):
@@ -65,6 +67,7 @@ def parse_args(argv=None):
         'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
         'Note that the quotation marks are necessary and that no white space '
         'is allowed.')
+    add_runtime_args(parser)
     add_launcher_args(parser)
     args = parser.parse_args(argv)
     export_local_rank(args)
@@ -120,13 +123,14 @@ def merge_args(cfg, args):
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         set_dataloader_defaults(cfg, field, args.no_pin_memory,
                                 args.no_persistent_workers)
+    apply_runtime_args(cfg, args)
 
     return cfg
 
 
 def main(argv=None):
     args = parse_args(argv)
-    with friendly_errors(osp.basename(__file__)) as errors:
+    with friendly_errors(osp.basename(__file__), args.debug) as errors:
         for path in args.trust_checkpoint:
             trust_checkpoint(path)
         cfg = errors.cfg = load_config(args.config)
@@ -134,7 +138,8 @@ def main(argv=None):
         if cfg.get('load_from'):
             check_checkpoint(cfg.load_from,
                              '--resume' if cfg.get('resume') else 'load_from')
-        check_data_roots(cfg, ('train_dataloader', 'val_dataloader'))
+        check_config(cfg, 'train')
+        check_checkpoint_fits(cfg)
         runner = build_runner(cfg)
         runner.train()
 

@@ -9,10 +9,11 @@ registry. Set ``MMDL_DEBUG=1`` to get the full traceback instead.
 import difflib
 import os.path as osp
 import re
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple
 
 from mmengine.config import Config
-from mmengine.registry import Registry
+
+from .registry_lookup import root_registry, unknown_type_message
 
 #: Config keys holding dataloaders whose datasets are checked.
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -133,7 +134,9 @@ def check_data_roots(cfg: Mapping,
 
 
 def check_checkpoint(path: Optional[str], what: str) -> None:
-    """Check that a local checkpoint file exists.
+    """Check that a local checkpoint file exists and is a readable
+    checkpoint (not empty, truncated, another kind of file or a non-dict;
+    see :func:`mmdl.utils.checkpoint_files.checkpoint_problem`).
 
     Args:
         path (str, optional): The checkpoint path; URLs are not checked.
@@ -142,33 +145,20 @@ def check_checkpoint(path: Optional[str], what: str) -> None:
 
     Raises:
         ConfigError: If the file does not exist.
+        CheckpointFileError: If it is no readable checkpoint.
     """
-    if path and '://' not in path and not osp.isfile(osp.expanduser(path)):
+    if not path or '://' in path:
+        return
+    if not osp.isfile(osp.expanduser(path)):
         raise ConfigError(f"{what}: checkpoint file '{path}' does not exist")
+    from .checkpoint_files import check_checkpoint_file
+    check_checkpoint_file(path, what)
 
 
 _UNKNOWN_TYPE = re.compile(r'`?([\w.]+)`? is not in the ([\w-]+)::([\w ]+) '
                            r'registry')
 _BAD_KWARG = re.compile(r"([\w.]+)\(\) got an unexpected keyword argument "
                         r"'(\w+)'")
-
-
-def _registered_names(registry_name: str) -> List[str]:
-    """All ``scope.Name`` entries of the registry tree called
-    ``registry_name``, importing each scope's locations first."""
-    import mmengine.registry.root as roots
-    names = []
-    for root in vars(roots).values():
-        if not isinstance(root, Registry) or root.name != registry_name:
-            continue
-        names += list(root.module_dict)
-        for scope, child in root.children.items():
-            try:
-                child.import_from_location()
-            except Exception:  # noqa: BLE001  (suggestions are best-effort)
-                pass
-            names += [f'{scope}.{n}' for n in child.module_dict]
-    return names
 
 
 def explain_error(error: BaseException,
@@ -198,13 +188,11 @@ def explain_error(error: BaseException,
             if p.endswith('type') and v == name
         ]
         where = f' at {paths[0]}' if paths else ''
-        close = difflib.get_close_matches(
-            name.split('.')[-1], _registered_names(registry_name), 3, 0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else ''
-        return (f"unknown type '{name}'{where}: not in the {registry_name} "
-                f"registry of scope '{scope}' or its parents "
-                f'(components of other projects need a prefix, e.g. '
-                f"'mmpretrain.{name.split('.')[-1]}'){hint}")
+        root = root_registry(registry_name)
+        if root is None:
+            return (f"unknown type '{name}'{where}: not in the "
+                    f"{registry_name} registry (scope '{scope}')")
+        return unknown_type_message(name, root, scope, where)
     match = _BAD_KWARG.search(text)
     if isinstance(error, TypeError) and match:
         owner, key = match.groups()

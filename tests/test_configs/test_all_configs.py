@@ -12,6 +12,7 @@ from mmengine.registry import Registry
 
 import mmdl.registry as mmdl_registry
 from conftest import REPO_ROOT
+from mmdl.utils import check_types
 from mmdl.utils.config_checks import iter_items
 
 REGISTRIES = [
@@ -41,6 +42,7 @@ CONFIGS = sorted(
 def test_config_parses(path):
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'mmdl'
+    check_types(cfg)  # every type resolves as the build will
     assert cfg.runner_type == 'mmdl.MMDLRunner'
     assert 'model' in cfg and 'train_dataloader' in cfg
     types = {

@@ -285,7 +285,7 @@ def test_xkfac_cub_trains_through_tools_train(tmp_path):
     assert matrix[1][0] == pytest.approx(
         expected_source, abs=1e-3), log[-3000:]
     assert 0 <= matrix[1][1] <= 100
-    assert 'Task 0/1: 0 epochs (not trained' in log
+    assert 'Task 0 (1 of 2): 0 epochs (not trained' in log
     assert 'curvature of task 0 collected' in log
     assert 'Epoch(train) [1][1/1]' in log
     assert 'loss_penalty' in log

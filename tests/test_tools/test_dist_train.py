@@ -62,6 +62,10 @@ def _config(tmp_path, model_type=None):
 def test_dist_train_cpu_two_processes_identical_weights(tmp_path):
     ranks = _dist_train(tmp_path, _config(tmp_path), 29621)
     assert ranks[0]['wrapper'] == 'MMDistributedDataParallel'
+    # the switch to gloo is logged, and the dumped config shows it
+    log = next((tmp_path / 'work').glob('*/*.log')).read_text()
+    assert 'distributed backend nccl replaced by gloo' in log
+    assert "backend='gloo'" in (tmp_path / 'work' / 'cfg.py').read_text()
     for key, value in ranks[0]['state_dict'].items():
         assert torch.equal(value, ranks[1]['state_dict'][key]), key
     checkpoint = str(tmp_path / 'work' / 'epoch_2.pth')

@@ -97,3 +97,57 @@ def test_no_validate_and_auto_scale_lr(quick_config, tmp_path):
     assert 'lr: 1.0000e-01' in log
     assert 'Epoch(val)' not in log
     assert (tmp_path / 'epoch_1.pth').exists()
+
+
+def test_checkpoint_of_another_model_is_refused(quick_config, tmp_path):
+    """tools/test.py stops on a checkpoint that does not fit the model,
+    naming the file and the mismatch; --non-strict loads what fits."""
+    foreign = tmp_path / 'mlp.pth'
+    torch.save(
+        dict(
+            state_dict={
+                'backbone.layers.0.fc.weight': torch.zeros(32, 64),
+                'head.fc.weight': torch.zeros(10, 32)
+            },
+            meta=dict(epoch=1, iter=1)), foreign)
+    result = python_tool('test.py', quick_config, foreign, '--work-dir',
+                         tmp_path / 'w')
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"test.py: error: checkpoint '{foreign}' "
+                                'does not match the model ImageClassifier')
+    assert 'missing keys' in lines[-1] and '2 unexpected keys' in lines[-1]
+    assert lines[-2].startswith('  unexpected keys (2): ')
+    assert 'Traceback' not in result.stderr
+    assert 'Epoch(test)' not in result.stdout + result.stderr
+    assert not (tmp_path / 'w').exists()  # refused before the runner
+
+    result = python_tool('test.py', quick_config, foreign, '--work-dir',
+                         tmp_path / 'w', '--non-strict')
+    assert result.returncode == 0, result.stderr[-4000:]
+    log = result.stdout + result.stderr
+    assert 'non-strictly (load_strict=False)' in log
+    assert 'Epoch(test)' in log
+
+
+def test_resume_from_another_model_changes_nothing(quick_config, tmp_path):
+    work_dir = tmp_path / 'w'
+    work_dir.mkdir()
+    foreign = work_dir / 'epoch_1.pth'
+    torch.save(
+        dict(
+            state_dict={'backbone.layers.0.fc.weight': torch.zeros(32, 64)},
+            meta=dict(epoch=1, iter=45)), foreign)
+    (work_dir / 'last_checkpoint').write_text(str(foreign))
+    before = {p.name: p.read_bytes() for p in work_dir.iterdir()}
+    result = python_tool('train.py', quick_config, '--work-dir', work_dir,
+                         '--resume')
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"train.py: error: checkpoint '{foreign}' does "
+                           'not match the model ImageClassifier')
+    assert 'resume refused' in last and 'Traceback' not in result.stderr
+    # refused before the runner is built: the work dir is as it was (no
+    # log, no config dump, the checkpoint and its pointer untouched)
+    after = {p.name: p.read_bytes() for p in work_dir.iterdir()}
+    assert after == before

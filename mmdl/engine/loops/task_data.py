@@ -108,6 +108,15 @@ class TaskDataloaders:
             if isinstance(replaced, dict) else replaced)
         return cfg
 
+    def template_cfg(self, task: int, split: str = 'train') -> dict:
+        """The template's dataloader config of ``task``, ignoring any
+        replaced dataset (what the config asks for)."""
+        _check_split(split)
+        cfg = copy.deepcopy(self._templates[split])
+        if cfg is not None:
+            cfg['dataset'][self.task_key] = task
+        return cfg
+
     def replace(self,
                 task: int,
                 dataset: Union[Dataset, dict],

@@ -94,6 +94,18 @@ class TaskOptimization:
                     f'into them on resume): {base_types} vs '
                     f'{scheduler_types(cfg["param_scheduler"])}')
 
+    def task_optim_cfg(self, task: int) -> Optional[dict]:
+        """The ``optim_wrapper`` config of ``task`` (overrides merged)."""
+        if self.optim_cfg is None:
+            return None
+        return merge_optim_cfg(self.optim_cfg,
+                               self.task_cfgs[task].get('optim_wrapper'))
+
+    def task_scheduler_cfg(self, task: int) -> Any:
+        """The ``param_scheduler`` config of ``task``."""
+        return copy.deepcopy(self.task_cfgs[task].get('param_scheduler',
+                                                      self.sched_cfg))
+
     def reset(self, task: int, epoch_length: int) -> None:
         """Build the optimiser wrapper and the schedulers of ``task``.
 
@@ -105,9 +117,8 @@ class TaskOptimization:
         if self.optim_cfg is None:
             raise RuntimeError('TaskSequenceTrainLoop cannot reset the '
                                'optimiser: no optim_wrapper config')
-        optim_cfg = merge_optim_cfg(self.optim_cfg,
-                                    self.task_cfgs[task].get('optim_wrapper'))
-        sched_cfg = self.task_cfgs[task].get('param_scheduler', self.sched_cfg)
+        optim_cfg = self.task_optim_cfg(task)
+        sched_cfg = self.task_scheduler_cfg(task)
         # scale_lr refuses to run while schedulers are built
         runner.param_schedulers = None
         runner.optim_wrapper = runner.build_optim_wrapper(optim_cfg)

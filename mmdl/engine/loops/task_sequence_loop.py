@@ -22,12 +22,9 @@ from mmdl.registry import LOOPS
 from .continual_evaluator import ContinualEvaluator
 from .task_data import TaskDataloaders
 from .task_optim import TaskOptimization
+from .task_resume import (COMPLETED_KEY, MATRIX_KEY, SEQUENCE_KEY,
+                          check_sequence, describe_task, restore_progress)
 from .task_schedule import TaskSchedule
-
-#: Message-hub runtime-info keys (plain data, saved in checkpoints).
-MATRIX_KEY = 'continual/accuracy_matrix'
-COMPLETED_KEY = 'continual/completed_tasks'
-TASK_EPOCHS_KEY = 'continual/task_epochs'
 
 
 @LOOPS.register_module()
@@ -55,6 +52,9 @@ class TaskSequenceTrainLoop(BaseLoop):
     optimiser and schedulers; from the checkpoint of a task's last epoch,
     that task's evaluation and 'after_task' come first. Dataset
     replacements are not in checkpoints: re-apply them in 'before_train'.
+    A checkpoint is refused if a task it has started differs from the
+    config (see :mod:`.task_resume`); tasks may be appended to a
+    finished sequence (resume with a larger ``num_tasks``).
 
     Args:
         runner (MMDLRunner): The runner.
@@ -255,6 +255,25 @@ class TaskSequenceTrainLoop(BaseLoop):
         mmengine compares the checkpoint's dataset meta with it."""
         self._data.use_train(self._schedule.task_after(epoch))
 
+    def task_records(self) -> List[dict]:
+        """Every task's :func:`~.task_resume.describe_task` record."""
+        return [
+            describe_task(epochs, self._optim.task_optim_cfg(task),
+                          self._optim.task_scheduler_cfg(task),
+                          self._data.template_cfg(task)['dataset'])
+            for task, epochs in enumerate(self.task_epochs)
+        ]
+
+    def checkpoint_meta(self) -> dict:
+        """The task records, for the ``meta`` of every checkpoint."""
+        return {SEQUENCE_KEY: self.task_records()}
+
+    def check_resumable(self, meta: dict, filename: str) -> None:
+        """Raise ``ConfigError`` for a checkpoint (``meta``, ``filename``)
+        of another task sequence; the runner calls it before loading."""
+        check_sequence(meta, self.task_records(), filename,
+                       self.runner.logger)
+
     def run(self) -> nn.Module:
         """Train the task sequence."""
         runner = self.runner
@@ -314,14 +333,8 @@ class TaskSequenceTrainLoop(BaseLoop):
     def _check_progress(self) -> int:
         """The first task to work on, from the (possibly resumed) epoch and
         ``completed_tasks``; checks that they agree."""
-        hub = self.runner.message_hub
-        saved = hub.get_info(TASK_EPOCHS_KEY, None)
-        if saved is not None and list(saved) != self.task_epochs:
-            raise RuntimeError(
-                f'The checkpoint was trained with epochs per task '
-                f'{list(saved)}, the config has {self.task_epochs}; '
-                'the epoch -> task mapping would differ.')
-        hub.update_info(TASK_EPOCHS_KEY, self.task_epochs)
+        restore_progress(self.runner.message_hub, self.task_epochs,
+                         self._epoch)
         self._schedule.check_progress(self._epoch, self.completed_tasks)
         return self.completed_tasks
 
@@ -335,7 +348,7 @@ class TaskSequenceTrainLoop(BaseLoop):
         self._data.use_train(task)
         epochs = self._schedule.epochs[task]
         done = self._epoch - self._schedule.starts[task]
-        name = f'{task}/{self.num_tasks - 1}'
+        name = f'{task} ({task + 1} of {self.num_tasks})'
         if done == 0:
             if epochs == 0:
                 runner.logger.info(
@@ -353,8 +366,8 @@ class TaskSequenceTrainLoop(BaseLoop):
                 '(optimiser and schedulers as restored).')
         else:
             runner.logger.info(
-                f'Resuming at the end of task {name} ({done}/{epochs} '
-                "epochs): its evaluation and 'after_task' come first.")
+                f'Resuming at the end of task {name}, {done}/{epochs} '
+                "epochs: its evaluation and 'after_task' come first.")
         self._data.freeze(task)
         self._training = done < epochs
         length = len(self.dataloader)

@@ -44,6 +44,9 @@ import torch
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from mmdl.utils.checkpoint_files import (CheckpointFileError,
+                                         check_checkpoint_file)
+
 #: Environment variable holding checkpoint paths (separated by
 #: ``os.pathsep``) that the user trusts to be unpickled without restriction.
 TRUSTED_ENV = 'MMDL_TRUSTED_CHECKPOINTS'
@@ -181,35 +184,57 @@ def load_checkpoint_file(filename: str,
 
     Raises:
         FileNotFoundError: If ``filename`` does not exist.
+        CheckpointFileError: If the file is empty, truncated, or not a
+            checkpoint dict.
         UntrustedCheckpointError: If the file holds a global that is not on
             the allow-list and the file was not trusted explicitly.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    check_checkpoint_file(filename)
     _announce_use()
-    if is_trusted_checkpoint(filename):
-        # Explicitly trusted by the user for this one file.
-        checkpoint = torch.load(
-            filename, map_location=map_location, weights_only=False)
-    else:
-        try:
-            with torch.serialization.safe_globals(checkpoint_allowlist()):
-                checkpoint = torch.load(
-                    filename, map_location=map_location, weights_only=True)
-        except pickle.UnpicklingError as error:
-            bad = ', '.join(_offending_globals(filename, error))
-            raise UntrustedCheckpointError(
-                f'{filename}: refusing to unpickle {bad}, which is not on '
-                "mmdl's checkpoint allow-list. If you trust this file, pass "
-                f'--trust-checkpoint {filename} to tools/train.py or '
-                f'tools/test.py (or add it to ${TRUSTED_ENV}, or call '
-                'mmdl.engine.trust_checkpoint(path)).') from None
-    if isinstance(checkpoint, dict) and isinstance(
-            checkpoint.get('message_hub'), dict):
+    try:
+        if is_trusted_checkpoint(filename):
+            # Explicitly trusted by the user for this one file.
+            checkpoint = torch.load(
+                filename, map_location=map_location, weights_only=False)
+        else:
+            checkpoint = _load_allowed(filename, map_location)
+    except (EOFError, RuntimeError) as error:
+        if isinstance(error, RuntimeError) and \
+                'PytorchStreamReader' not in str(error):
+            raise
+        raise CheckpointFileError(
+            f"checkpoint file '{filename}' is truncated or not a checkpoint "
+            f'({str(error).splitlines()[0] if str(error) else "EOF"})'
+        ) from None
+    if not isinstance(checkpoint, dict):
+        raise CheckpointFileError(
+            f"checkpoint file '{filename}' holds a "
+            f'{type(checkpoint).__name__}, not a checkpoint dict (a '
+            "state_dict or a dict with 'state_dict')")
+    if isinstance(checkpoint.get('message_hub'), dict):
         checkpoint['message_hub'] = message_hub_from_plain(
             checkpoint['message_hub'])
     return checkpoint
+
+
+def _load_allowed(filename: str, map_location: Optional[Any]) -> Any:
+    """``torch.load`` with ``weights_only=True`` and the allow-list; a
+    global off the list raises :class:`UntrustedCheckpointError`."""
+    try:
+        with torch.serialization.safe_globals(checkpoint_allowlist()):
+            return torch.load(
+                filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        bad = ', '.join(_offending_globals(filename, error))
+        raise UntrustedCheckpointError(
+            f'{filename}: refusing to unpickle {bad}, which is not on '
+            "mmdl's checkpoint allow-list. If you trust this file, pass "
+            f'--trust-checkpoint {filename} to tools/train.py or '
+            f'tools/test.py (or add it to ${TRUSTED_ENV}, or call '
+            'mmdl.engine.trust_checkpoint(path)).') from None
 
 
 def _announce_use() -> None:

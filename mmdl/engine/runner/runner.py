@@ -13,12 +13,18 @@ from mmengine.dist import is_distributed, master_only
 from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.runner import BaseLoop, Runner
+from mmengine.runner.checkpoint import (_load_checkpoint,
+                                        _load_checkpoint_to_model)
 from torch import nn
 from torch.utils.data import DataLoader
 
 from mmdl.engine.loops import TaskSequenceTrainLoop
 from mmdl.registry import MODEL_WRAPPERS, RUNNERS
+from mmdl.utils.config_checks import ConfigError
 from .checkpoint import find_latest_checkpoint, message_hub_to_plain
+from .state_match import (FINGERPRINT_KEY, CheckpointMismatchError,
+                          checkpoint_state_dict, compare_state_dicts,
+                          model_fingerprint)
 
 #: Wrapper used in distributed runs for models that override
 #: ``BaseModel.train_step`` (mmengine's default DDP wrapper would bypass it).
@@ -77,6 +83,9 @@ class MMDLRunner(Runner):
 
     #: Whether :meth:`resume` is running (for :meth:`load_checkpoint`).
     _resuming = False
+    _loaded_meta: Optional[dict] = None
+    #: What :meth:`setup_env` chose, logged once the logger exists.
+    _env_notes: tuple = ()
 
     @property
     def randomness_cfg(self) -> dict:
@@ -114,22 +123,50 @@ class MMDLRunner(Runner):
         self._val_dataloader = copy.deepcopy(cfg)
 
     def setup_env(self, env_cfg: Dict) -> None:
-        """Set up the environment; on a machine without CUDA initialise
-        the process group with gloo.
+        """Set up the environment: torch's intra-op threads from
+        ``env_cfg.num_threads`` (None: torch's default) and, for a
+        distributed run on a machine without CUDA, the gloo backend instead
+        of nccl (the config is changed accordingly, so its dump shows the
+        backend used). Both are logged.
 
         Args:
             env_cfg (dict): The ``env_cfg`` of the config.
         """
+        env_cfg = copy.deepcopy(dict(env_cfg))
+        threads = env_cfg.pop('num_threads', None)
+        if threads is not None:
+            torch.set_num_threads(int(threads))
+        self._env_notes = [
+            f'torch intra-op threads: {torch.get_num_threads()} (' +
+            ('env_cfg.num_threads / --threads' if threads is not None else
+             "torch's default; set env_cfg.num_threads or --threads") + ')'
+        ]
         if (self.distributed and not is_distributed()
                 and not torch.cuda.is_available()):
-            env_cfg = copy.deepcopy(env_cfg)
             dist_cfg = env_cfg.setdefault('dist_cfg', {})
             if dist_cfg.get('backend', 'nccl') == 'nccl':
                 dist_cfg['backend'] = 'gloo'
+                self.cfg.setdefault('env_cfg', {})
+                self.cfg.env_cfg.setdefault('dist_cfg', {})
+                self.cfg.env_cfg.dist_cfg.backend = 'gloo'
+                self._env_notes.append(
+                    'no CUDA device: distributed backend nccl replaced by '
+                    'gloo')
             with _no_cuda_set_device():
                 super().setup_env(env_cfg)
         else:
             super().setup_env(env_cfg)
+
+    def build_logger(self,
+                     log_level: Union[int, str] = 'INFO',
+                     log_file: Optional[str] = None,
+                     **kwargs):
+        """Build the logger (see ``mmengine.runner.Runner.build_logger``)
+        and log what :meth:`setup_env` chose."""
+        logger = super().build_logger(log_level, log_file, **kwargs)
+        for note in self._env_notes:
+            logger.info(note)
+        return logger
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> nn.Module:
@@ -194,10 +231,17 @@ class MMDLRunner(Runner):
                         by_epoch: bool = True,
                         backend_args: Optional[dict] = None) -> None:
         """Save a checkpoint; atomically (temporary file, then rename) for
-        local directories.
+        local directories. ``meta`` gains the model fingerprint and, for a
+        task sequence, the loop's :meth:`checkpoint_meta`.
 
         Args are those of ``mmengine.runner.Runner.save_checkpoint``.
         """
+        meta = dict(meta or {})
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        meta[FINGERPRINT_KEY] = model_fingerprint(model)
+        if isinstance(self.train_loop, TaskSequenceTrainLoop):
+            meta.update(self.train_loop.checkpoint_meta())
         kwargs = dict(
             file_client_args=file_client_args,
             save_optimizer=save_optimizer,
@@ -239,19 +283,92 @@ class MMDLRunner(Runner):
         finally:
             self._resuming = False
 
+    @property
+    def load_strict(self) -> bool:
+        """bool: Whether a checkpoint must match the model exactly (config
+        field ``load_strict``, default True; ``--non-strict`` of the tools
+        sets it to False)."""
+        return bool(self.cfg.get('load_strict', True))
+
+    @property
+    def loaded_checkpoint_meta(self) -> Optional[dict]:
+        """dict | None: A copy of the ``meta`` of the checkpoint loaded
+        last (``load_from``, ``--resume`` or ``tools/test.py``)."""
+        return copy.deepcopy(self._loaded_meta)
+
     def load_checkpoint(self,
                         filename: str,
                         map_location: Union[str, Callable] = 'cpu',
-                        strict: bool = False,
+                        strict: Optional[bool] = None,
                         revise_keys: list = [(r'^module.', '')]) -> dict:
-        """Load a checkpoint (see ``mmengine.runner.Runner.load_checkpoint``);
-        while resuming, tell a task-sequence loop the resumed epoch.
+        """Load a checkpoint into the model (see
+        ``mmengine.runner.Runner.load_checkpoint``), checking first that it
+        fits.
+
+        Before any hook or weight sees the checkpoint, its state dict is
+        compared with the model's. A mismatch (missing or unexpected keys,
+        other shapes) raises :class:`CheckpointMismatchError` unless
+        ``strict`` is False (then the matching keys are loaded and the rest
+        is logged). Resuming also compares the model fingerprint stored in
+        the checkpoint (an old checkpoint without one gets a warning) and,
+        for a :class:`~mmdl.engine.loops.TaskSequenceTrainLoop`, lets the
+        loop check the task sequence and switch to the resumed task.
+
+        Args:
+            filename (str): The checkpoint.
+            map_location (str | callable): As for ``torch.load``.
+            strict (bool, optional): Refuse a mismatch. Defaults to None:
+                :attr:`load_strict`; resuming is always strict.
+            revise_keys (list): ``(pattern, replacement)`` pairs applied to
+                the checkpoint's keys.
 
         Returns:
             dict: The checkpoint.
         """
-        checkpoint = super().load_checkpoint(filename, map_location, strict,
-                                             revise_keys)
+        strict = self.load_strict if strict is None else strict
+        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        if not isinstance(checkpoint, dict):
+            raise ConfigError(f"checkpoint '{filename}': expected a dict, "
+                              f'got a {type(checkpoint).__name__}')
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        meta = checkpoint.get('meta') or {}
+        mismatch = compare_state_dicts(
+            model.state_dict(), checkpoint_state_dict(checkpoint,
+                                                      revise_keys))
+        config = osp.basename(self.cfg.filename or '')
+        if self._resuming:
+            saved = meta.get(FINGERPRINT_KEY)
+            if saved is None:
+                self.logger.warning(
+                    f'{filename} has no model fingerprint (written before '
+                    'mmdl stored one); only its keys and shapes are '
+                    'checked.')
+            if mismatch or (saved is not None
+                            and saved != model_fingerprint(model)):
+                raise CheckpointMismatchError(
+                    filename, mismatch, type(model).__name__, config,
+                    'resume refused, nothing was loaded',
+                    'it was written for another model')
+            if isinstance(self.train_loop, TaskSequenceTrainLoop):
+                self.train_loop.check_resumable(meta, filename)
+        elif mismatch and strict:
+            raise CheckpointMismatchError(
+                filename, mismatch, type(model).__name__, config,
+                'nothing was loaded',
+                'pass --non-strict (config load_strict=False) to load the '
+                'matching keys only')
+        elif mismatch:
+            self.logger.warning(
+                f'Loading {filename} non-strictly (load_strict=False): '
+                f'{mismatch.counts()} not loaded.\n' +
+                '\n'.join(mismatch.lines()))
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        checkpoint = _load_checkpoint_to_model(
+            model, checkpoint, strict=False, revise_keys=revise_keys)
+        self._has_loaded = True
+        self._loaded_meta = copy.deepcopy(meta)
+        self.logger.info(f'Load checkpoint from {filename}')
         if self._resuming and isinstance(self.train_loop,
                                          TaskSequenceTrainLoop):
             self.train_loop.prepare_resume(checkpoint['meta']['epoch'])

@@ -185,9 +185,11 @@ def test_resume_reproduces_uninterrupted_run(runs, name):
         assert len(resumed_first) == 1
         assert resumed_first[0]['momentum_buffers'] > 0
         assert resumed_first[0]['lr'] == pytest.approx(LRS[1] * 0.5)
-        assert 'Resuming task 1/2 after 1/2 of its epochs' in outputs[name]
+        assert ('Resuming task 1 (2 of 3) after 1/2 of its epochs'
+                in outputs[name])
     else:
-        assert 'Resuming at the end of task 1/2 (2/2 epochs)' in outputs[name]
+        assert ('Resuming at the end of task 1 (2 of 3), 2/2 epochs'
+                in outputs[name])
 
 
 def test_construction_checks():

@@ -123,8 +123,8 @@ def test_zero_epoch_source_task(runs):
     assert all(0 <= v <= 100
                for v in (matrix[0][0], matrix[1][0], matrix[1][1]))
     log = outputs['zero_one']
-    assert 'Task 0/1: 0 epochs (not trained' in log
-    assert 'Task 1/1: 1 epochs from global epoch 1.' in log
+    assert 'Task 0 (1 of 2): 0 epochs (not trained' in log
+    assert 'Task 1 (2 of 2): 1 epochs from global epoch 1.' in log
 
 
 @pytest.mark.slow
@@ -135,7 +135,7 @@ def test_zero_epoch_source_task_resumed(runs):
     # in the middle without a second 'before_task'
     assert _task_events(work_dir) == [('before_task', 0), ('after_task', 0),
                                       ('before_task', 1), ('after_task', 1)]
-    assert 'Resuming task 1/1 after 1/2 of its epochs' in outputs['zero_two']
+    assert 'Resuming task 1 (2 of 2) after 1/2 of its epochs' in outputs['zero_two']
     firsts = [e for e in _events(work_dir) if e['event'] == 'first_iter']
     assert [(e['epoch'], e['task']) for e in firsts] == [(0, 1), (1, 1)]
     # momentum and the halved lr of task 1's second epoch are restored
