@@ -28,10 +28,10 @@ $(STAMP): setup.py requirements.txt requirements/runtime.txt \
 	touch $(STAMP)
 
 demo: setup
-	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)
+	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR) --threads 1
 	$(PY) tools/test.py $(DEMO_CONFIG) \
 		"$$(cat $(DEMO_WORK_DIR)/last_checkpoint)" \
-		--work-dir $(DEMO_WORK_DIR)/test
+		--work-dir $(DEMO_WORK_DIR)/test --threads 1
 
 test: setup
 	$(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)

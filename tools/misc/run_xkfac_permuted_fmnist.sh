@@ -12,14 +12,15 @@ ROOT=${1:-work_dirs/xkfac_permuted_fmnist}
 PY=${PYTHON:-python}
 METHODS=${METHODS:-finetune ewc kfac kfac-fixed-bn xkfac xkfac-merge}
 SEEDS=${SEEDS:-0 1 2}
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+THREADS=${THREADS:-1}
+export OMP_NUM_THREADS=$THREADS
 RUNS=()
 for seed in $SEEDS; do
     for method in $METHODS; do
         config=configs/xkfac/${method}_mlp-bn_1xb128-10t-1e_permuted-fashion-mnist.py
         work_dir=$ROOT/${method}_s${seed}
         $PY tools/train.py "$config" --work-dir "$work_dir" \
-            --cfg-options randomness.seed="$seed"
+            --threads "$THREADS" --cfg-options randomness.seed="$seed"
         RUNS+=("$method=$work_dir")
     done
 done
