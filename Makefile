@@ -34,7 +34,7 @@ demo: setup
 		--work-dir $(DEMO_WORK_DIR)/test --threads 1
 
 test: setup
-	$(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) work_dirs build *.egg-info

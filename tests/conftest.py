@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-# Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) every worker and every
+# Under pytest-xdist (``make test`` runs ``-n 2``) every worker and every
 # tool it launches computes on one thread: two workers with the default
 # thread count each would oversubscribe the cores.
 if os.environ.get('PYTEST_XDIST_WORKER'):

@@ -11,9 +11,6 @@ from torch import nn
 
 from mmdl.benchmarks import curvature as bench
 
-# one worker runs the module (its module-scoped fixture once)
-pytestmark = pytest.mark.xdist_group('test_bench_curvature')
-
 TINY = dict(
     batches=2,
     batch_size=8,

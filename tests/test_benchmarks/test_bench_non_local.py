@@ -9,9 +9,6 @@ import torch.nn.functional as F
 from mmdl.benchmarks import non_local as bench
 from mmdl.models.plugins import ScaledNonLocal2d
 
-# one worker runs the module (its module-scoped fixture once)
-pytestmark = pytest.mark.xdist_group('test_bench_non_local')
-
 VARIANTS = [
     'mmcv', 'scaled_map', 'scaled_auto_h1', 'scaled_auto_h8', 'shared_layers'
 ]

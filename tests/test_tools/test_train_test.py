@@ -8,9 +8,6 @@ from conftest import QUICK_CONFIG, python_tool
 
 from mmdl.engine.runner.checkpoint import load_checkpoint_file
 
-# one worker runs the module (its module-scoped fixture once)
-pytestmark = pytest.mark.xdist_group('test_train_test')
-
 
 def _train(config, work_dir, *extra):
     result = python_tool('train.py', config, '--work-dir', work_dir, *extra)

@@ -5,9 +5,6 @@ import pytest
 from mmdl.datasets import DigitsDataset, PermutedDigits, PermutedMNIST
 from mmdl.testing import write_mnist_idx
 
-# one worker runs the module (its module-scoped fixture once)
-pytestmark = pytest.mark.xdist_group('test_permuted')
-
 # serialize_data=False: mmengine's serialisation runs gc.collect, which is
 # slow once torch is imported
 

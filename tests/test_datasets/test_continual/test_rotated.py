@@ -6,9 +6,6 @@ from mmdl.datasets import RotatedDigits, RotatedMNIST
 from mmdl.datasets.continual import rotate_images
 from mmdl.testing import write_mnist_idx
 
-# one worker runs the module (its module-scoped fixture once)
-pytestmark = pytest.mark.xdist_group('test_rotated')
-
 
 def images_of(dataset):
     return np.stack(

@@ -6,9 +6,6 @@ from mmdl.datasets import (CIFAR10, CIFAR100, DigitsDataset, SplitCIFAR10,
                            SplitCIFAR100, SplitDigits)
 from mmdl.testing import write_cifar
 
-# one worker runs the module (its module-scoped fixture once)
-pytestmark = pytest.mark.xdist_group('test_split')
-
 FAST = dict(serialize_data=False)
 
 

@@ -8,9 +8,6 @@ from mmdl.datasets import DigitsDataset, TaskDataset
 from mmdl.registry import DATASETS
 from mmdl.testing import write_cifar, write_mnist_idx
 
-# one worker runs the module (its module-scoped fixture once)
-pytestmark = pytest.mark.xdist_group('test_task_dataset')
-
 PACK = dict(type='mmpretrain.PackInputs', algorithm_keys=['task_id'])
 
 

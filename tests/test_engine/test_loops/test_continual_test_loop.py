@@ -11,9 +11,6 @@ from conftest import (LOOP_TESTS, finish_train, python_tool, read_json,
 
 from mmdl.engine.runner.checkpoint import load_checkpoint_file
 
-# one worker runs the module (its module-scoped fixture once)
-pytestmark = pytest.mark.xdist_group('test_continual_test_loop')
-
 
 def _config_text(num_tasks):
     return toy_sequence_config(

@@ -12,9 +12,6 @@ from toy_tasks import FakeRunner
 
 from mmdl.engine.loops import TaskSequenceTrainLoop
 
-# one worker runs the module (its module-scoped fixture once)
-pytestmark = pytest.mark.xdist_group('test_task_sequence_loop')
-
 EVENTS_FILE = 'task_events.jsonl'
 # epochs per task; global epochs 1-2: task 0, 3-4: task 1, 5-6: task 2
 EPOCHS = 2

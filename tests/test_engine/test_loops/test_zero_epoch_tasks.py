@@ -16,9 +16,6 @@ from mmdl.engine.loops import TaskSequenceTrainLoop
 from mmdl.engine.loops.task_sequence_loop import COMPLETED_KEY
 from mmdl.engine.runner.checkpoint import load_checkpoint_file
 
-# one worker runs the module (its module-scoped fixture once)
-pytestmark = pytest.mark.xdist_group('test_zero_epoch_tasks')
-
 # 160 training samples / batch 32: 5 iterations per epoch
 NUM_TRAIN = 160
 EVENTS = 'task_events.jsonl'
