@@ -45,7 +45,7 @@ from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmdl.utils.checkpoint_files import (CheckpointFileError,
-                                         check_checkpoint_file)
+                                         checkpoint_problem)
 
 #: Environment variable holding checkpoint paths (separated by
 #: ``os.pathsep``) that the user trusts to be unpickled without restriction.
@@ -192,7 +192,6 @@ def load_checkpoint_file(filename: str,
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file not found: {filename}')
-    check_checkpoint_file(filename)
     _announce_use()
     try:
         if is_trusted_checkpoint(filename):
@@ -201,19 +200,27 @@ def load_checkpoint_file(filename: str,
                 filename, map_location=map_location, weights_only=False)
         else:
             checkpoint = _load_allowed(filename, map_location)
-    except (EOFError, RuntimeError) as error:
-        if isinstance(error, RuntimeError) and \
-                'PytorchStreamReader' not in str(error):
-            raise
-        raise CheckpointFileError(
-            f"checkpoint file '{filename}' is truncated or not a checkpoint "
-            f'({str(error).splitlines()[0] if str(error) else "EOF"})'
-        ) from None
+    except Exception as error:  # noqa: BLE001  (re-raised unless explained)
+        # read the file's structure only when loading failed: a damaged or
+        # foreign file gets a message naming it
+        problem = checkpoint_problem(filename)
+        if problem is not None:
+            raise CheckpointFileError(
+                f"checkpoint file '{filename}' {problem}") from None
+        if isinstance(error, EOFError) or (
+                isinstance(error, RuntimeError)
+                and 'PytorchStreamReader' in str(error)):
+            raise CheckpointFileError(
+                f"checkpoint file '{filename}' is truncated or not a "
+                f'checkpoint ({(str(error) or "EOF").splitlines()[0]})'
+            ) from None
+        raise
     if not isinstance(checkpoint, dict):
+        kind = ('tensor' if isinstance(checkpoint, torch.Tensor) else
+                type(checkpoint).__name__)
         raise CheckpointFileError(
-            f"checkpoint file '{filename}' holds a "
-            f'{type(checkpoint).__name__}, not a checkpoint dict (a '
-            "state_dict or a dict with 'state_dict')")
+            f"checkpoint file '{filename}' holds a {kind}, not a checkpoint "
+            "dict (a state_dict or a dict with 'state_dict')")
     if isinstance(checkpoint.get('message_hub'), dict):
         checkpoint['message_hub'] = message_hub_from_plain(
             checkpoint['message_hub'])

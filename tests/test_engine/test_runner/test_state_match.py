@@ -8,6 +8,7 @@ import torch
 from test_runner import ToyModel, runner  # noqa: F401 (fixture)
 from torch import nn
 
+from mmdl.engine.runner.checkpoint import load_checkpoint_file
 from mmdl.engine.runner.state_match import (FINGERPRINT_KEY,
                                             CheckpointMismatchError,
                                             compare_state_dicts,
@@ -74,7 +75,7 @@ def test_non_strict_load_takes_the_matching_keys(runner, tmp_path):
 
 def test_saved_checkpoint_carries_the_fingerprint(runner, tmp_path):
     runner.train()
-    checkpoint = torch.load(tmp_path / 'epoch_1.pth', weights_only=False)
+    checkpoint = load_checkpoint_file(str(tmp_path / 'epoch_1.pth'))
     assert checkpoint['meta'][FINGERPRINT_KEY] == model_fingerprint(
         ToyModel())
     runner.load_checkpoint(str(tmp_path / 'epoch_1.pth'))  # fits
