@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmdl-installed
 DEMO_CONFIG ?= configs/quickstart/lenet5_1xb32-40e_digits.py
 DEMO_WORK_DIR ?= work_dirs/demo
-# the suite runs on 2 workers (pytest-xdist), one thread each (tests/conftest.py)
+# the suite runs on 2 workers (pytest-xdist), one thread each, whole modules
+# per worker, the longest first (tests/conftest.py)
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
@@ -34,7 +35,8 @@ demo: setup
 		--work-dir $(DEMO_WORK_DIR)/test --threads 1
 
 test: setup
-	$(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+		$(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) work_dirs build *.egg-info

@@ -1,6 +1,7 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 """tools/train.py and tools/test.py end to end on the quick-start config."""
 import re
+import shutil
 
 import pytest
 import torch
@@ -48,11 +49,14 @@ def test_quickstart_reaches_95_percent(quickstart_run, quick_config,
 @pytest.mark.slow
 def test_resume_reproduces_uninterrupted_run(quickstart_run, quick_config,
                                              tmp_path):
-    """2 epochs + --resume to 4 == epoch 4 of the uninterrupted run (seed 0,
-    random crops in the pipeline, deterministic; the cosine schedule's
+    """--resume (the work dir's latest checkpoint, epoch 2 of the
+    uninterrupted run) to epoch 4 == epoch 4 of the uninterrupted run (seed
+    0, random crops in the pipeline, deterministic; the cosine schedule's
     T_max is fixed at 40, so max_epochs does not change epochs 1-4)."""
     resumed = tmp_path / 'resumed'
-    _train(quick_config, resumed, '--cfg-options', 'train_cfg.max_epochs=2')
+    resumed.mkdir()
+    shutil.copy(quickstart_run / 'epoch_2.pth', resumed / 'epoch_2.pth')
+    (resumed / 'last_checkpoint').write_text(str(resumed / 'epoch_2.pth'))
     result = _train(quick_config, resumed, '--resume', '--cfg-options',
                     'train_cfg.max_epochs=4')
     assert 'resumed epoch: 2' in result.stdout + result.stderr

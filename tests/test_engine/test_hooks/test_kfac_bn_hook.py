@@ -11,13 +11,11 @@ from conftest import finish_train, start_train, toy_sequence_config
 from mmdl.engine.runner.checkpoint import load_checkpoint_file
 
 
-def _config_text(curvature, stop_epoch=None, bn_stats='track'):
+def _config_text(curvature, bn_stats='track'):
     hooks = [
         f"dict(type='KFACBNHook', curvature={curvature!r}, "
         f'adaptive_scaling=True, damping=1e-3, bn_stats={bn_stats!r})'
     ]
-    if stop_epoch is not None:
-        hooks.append(f"dict(type='StopAtEpochHook', stop_epoch={stop_epoch})")
     return toy_sequence_config(
         hooks,
         'num_tasks=3, max_epochs=2',
@@ -26,48 +24,44 @@ def _config_text(curvature, stop_epoch=None, bn_stats='track'):
         param_scheduler=False)
 
 
-def _start(tmp_path,
-           name,
-           curvature,
-           stop_epoch=None,
-           resume=False,
-           bn_stats='track'):
-    return start_train(tmp_path, name,
-                       _config_text(curvature, stop_epoch, bn_stats), resume)
+def _start(tmp_path, name, curvature, resume=False, bn_stats='track'):
+    return start_train(tmp_path, name, _config_text(curvature, bn_stats),
+                       resume)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('bn_stats', ['track', 'merge_reparam'])
 def test_penalty_installed_and_resume_restores_it(tmp_path, bn_stats):
-    runs = {
-        'straight': _start(tmp_path, 'straight', 'xkfac', bn_stats=bn_stats),
-        'mid':
-        _start(tmp_path, 'mid', 'xkfac', stop_epoch=3, bn_stats=bn_stats),
-        'end':
-        _start(tmp_path, 'end', 'xkfac', stop_epoch=4, bn_stats=bn_stats),
-    }
-    log = finish_train(runs['straight'])
-    finish_train(runs['mid'], 3)
-    finish_train(runs['end'], 3)
+    """Resuming from the uninterrupted run's checkpoint in the middle of
+    task 1 (epoch 3) and from the end of task 1 (epoch 4: its evaluation
+    and 'after_task' come first) reproduces that run bit for bit."""
+    log = finish_train(_start(tmp_path, 'straight', 'xkfac',
+                              bn_stats=bn_stats))
     # the penalty only appears from task 1 on
     assert 'loss_penalty' in log and 'loss_damping' in log
     assert 'penalty installed for 1 old task(s)' in log
     if bn_stats == 'merge_reparam':
         assert 'merged 2 batch norm(s)' in log
         assert "reparameterised 2 batch norm(s) with the new task's" in log
+    straight = tmp_path / 'straight'
     # the checkpoint written mid task 1 holds task 0's curvature
-    mid = load_checkpoint_file(str(tmp_path / 'mid' / 'epoch_3.pth'))
+    mid = load_checkpoint_file(str(straight / 'epoch_3.pth'))
     assert len(mid['kfac_bn_hook']['penalty']['tasks']) == 1
-    resumed = [
-        _start(tmp_path, name, 'xkfac', resume=True) for name in ('mid', 'end')
-    ]
-    for process in resumed:
-        finish_train(process)
-    final = load_checkpoint_file(str(tmp_path / 'straight' /
-                                     'epoch_6.pth'))['state_dict']
-    matrix = json.loads(
-        (tmp_path / 'straight' / 'continual_metrics.json').read_text())
-    for name in ('mid', 'end'):
+    resumed = {
+        name: _start(
+            tmp_path,
+            name,
+            'xkfac',
+            resume=straight / f'epoch_{epoch}.pth',
+            bn_stats=bn_stats)
+        for name, epoch in (('mid', 3), ('end', 4))
+    }
+    for name, process in resumed.items():
+        assert f'resumed epoch: {3 if name == "mid" else 4}' in finish_train(
+            process)
+    final = load_checkpoint_file(str(straight / 'epoch_6.pth'))['state_dict']
+    matrix = json.loads((straight / 'continual_metrics.json').read_text())
+    for name in resumed:
         other = load_checkpoint_file(str(tmp_path / name /
                                          'epoch_6.pth'))['state_dict']
         for key, value in final.items():
