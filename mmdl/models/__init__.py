@@ -1,4 +1,5 @@
 # Copyright (c) mmdl contributors. All rights reserved.
+from .algorithms import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .classifiers import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403

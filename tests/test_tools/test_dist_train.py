@@ -58,6 +58,38 @@ def _config(tmp_path, model_type=None):
     return '\n'.join(lines) + '\n'
 
 
+def _per_epoch_dump_config(tmp_path, config, hook, train_cfg):
+    """``configs/<config>`` on 256 training samples with ``hook`` and a
+    per-epoch :class:`RankDumpHook`."""
+    base = osp.join(REPO_ROOT, 'configs', config)
+    return '\n'.join([
+        f'_base_ = [{base!r}]',
+        "custom_imports = dict(imports=['rank_dump'], "
+        'allow_failed_imports=False)',
+        f'custom_hooks = [{hook}, dict(type="RankDumpHook", '
+        f'out_dir={str(tmp_path)!r}, every_epoch=True)]',
+        f'train_cfg = dict({train_cfg})',
+        "train_dataloader = dict(dataset=dict(indices=256))",
+    ]) + '\n'
+
+
+def _assert_ranks_agree_every_epoch(tmp_path, epochs):
+    """Both ranks' weights are equal after every epoch (running statistics
+    aside); returns rank 0's states."""
+    states = []
+    for epoch in range(epochs):
+        ranks = [
+            torch.load(tmp_path / f'rank{r}_epoch{epoch}.pth')
+            for r in range(2)
+        ]
+        for key, value in ranks[0].items():
+            if 'running_' in key or 'num_batches' in key:
+                continue
+            assert torch.equal(value, ranks[1][key]), (epoch, key)
+        states.append(ranks[0])
+    return states
+
+
 @pytest.mark.dist
 def test_dist_train_cpu_two_processes_identical_weights(tmp_path):
     ranks = _dist_train(tmp_path, _config(tmp_path), 29621)
@@ -106,28 +138,28 @@ def test_dist_train_continual_merge_reparam(tmp_path):
     statistics differ after the last forward pass, as always under DDP,
     which broadcasts rank 0's buffers at the next one; the hook broadcasts
     them before folding.)"""
-    quick = osp.join(REPO_ROOT, 'configs', 'xkfac',
-                     'xkfac_mlp-bn_1xb32-3t_permuted-digits_quick.py')
-    text = '\n'.join([
-        f'_base_ = [{quick!r}]',
-        "custom_imports = dict(imports=['rank_dump'], "
-        'allow_failed_imports=False)',
-        'custom_hooks = [dict(type="KFACBNHook", curvature="xkfac", '
-        'adaptive_scaling=True, bn_stats="merge_reparam", max_batches=4), '
-        f'dict(type="RankDumpHook", out_dir={str(tmp_path)!r}, '
-        'every_epoch=True)]',
-        'train_cfg = dict(max_epochs=1)',
-        "train_dataloader = dict(dataset=dict(indices=256))",
-    ]) + '\n'
+    text = _per_epoch_dump_config(
+        tmp_path, 'xkfac/xkfac_mlp-bn_1xb32-3t_permuted-digits_quick.py',
+        'dict(type="KFACBNHook", curvature="xkfac", adaptive_scaling=True, '
+        'bn_stats="merge_reparam", max_batches=4)', 'max_epochs=1')
     _dist_train(tmp_path, text, 29624)
-    for epoch in range(3):
-        states = [
-            torch.load(tmp_path / f'rank{r}_epoch{epoch}.pth')
-            for r in range(2)
-        ]
-        for key, value in states[0].items():
-            if 'running_' in key or 'num_batches' in key:
-                continue
-            assert torch.equal(value, states[1][key]), (epoch, key)
+    _assert_ranks_agree_every_epoch(tmp_path, 3)
     log = open(next((tmp_path / 'work').rglob('*.log'))).read()
     assert "reparameterised 2 batch norm(s) with the new task's" in log
+
+
+@pytest.mark.dist
+def test_dist_train_rescl_stages(tmp_path):
+    """ResCL under 2 processes: its own train_step runs in the delegating
+    wrapper, and after every epoch (source, fine-tuning, combination) both
+    ranks hold the same weights and coefficients; every rank records the
+    same soft targets."""
+    text = _per_epoch_dump_config(
+        tmp_path, 'rescl/rescl_mlp-bn_1xb32-2t_permuted-digits_quick.py',
+        'dict(type="ResCLHook", finetune_epochs=1)', 'max_epochs=[1, 2]')
+    ranks = _dist_train(tmp_path, text, 29625)
+    assert ranks[0]['wrapper'] == 'DelegatingDistributedDataParallel'
+    states = _assert_ranks_agree_every_epoch(tmp_path, 3)
+    assert [s['mode_index'].item() for s in states] == [0, 2, 2]
+    log = open(next((tmp_path / 'work').rglob('*.log'))).read()
+    assert 'ResCL task 1: combination merged' in log

@@ -6,10 +6,12 @@ from .ewc import EWCRegularizer
 from .kfac import KFACRegularizer
 from .l2 import L2Regularizer
 from .l2_sp import L2SPRegularizer
+from .lwf import LwFRegularizer
 from .quadratic import QuadraticRegularizer
 from .xkfac import XKFACRegularizer
 
 __all__ = [
     'BaseRegularizer', 'LogitsFn', 'QuadraticRegularizer', 'EWCRegularizer',
-    'KFACRegularizer', 'XKFACRegularizer', 'L2Regularizer', 'L2SPRegularizer'
+    'KFACRegularizer', 'XKFACRegularizer', 'L2Regularizer', 'L2SPRegularizer',
+    'LwFRegularizer'
 ]

@@ -35,9 +35,17 @@ class BaseRegularizer(metaclass=ABCMeta):
     the caller re-reads the anchor with :meth:`set_anchor`. Those three
     raise ``NotImplementedError`` here.
 
+    A regulariser that needs the current batch (e.g. distillation) sets
+    :attr:`needs_batch`; ``ContinualImageClassifier`` then calls it as
+    ``regularizer(model, inputs=..., feats=..., data_samples=...)`` with the
+    batch's inputs, the model's features of them and the samples.
+
     Register a subclass in :data:`~mmdl.registry.REGULARIZERS` to build it
     from a config, ``dict(type='MyRegularizer', ...)``.
     """
+
+    #: Whether :meth:`__call__` takes the current batch (see above).
+    needs_batch: bool = False
 
     @abstractmethod
     def consolidate(self,

@@ -30,7 +30,8 @@ class ContinualImageClassifier(ImageClassifier):
       (``MultiTaskLinearClsHead`` uses it for samples without
       ``task_id``). It is not part of the state dict.
     * :attr:`regularizers`: callables ``regularizer(model) -> scalar
-      Tensor`` (e.g. :mod:`mmdl.continual.regularizers`), attached with
+      Tensor`` (e.g. :mod:`mmdl.continual.regularizers`; those with
+      ``needs_batch`` also get the batch), attached with
       :meth:`set_regularizers` by hooks such as
       :class:`~mmdl.engine.hooks.RegularizerHook`. They are not registered
       sub-modules and not in the state dict: the hooks own their state and
@@ -119,11 +120,20 @@ class ContinualImageClassifier(ImageClassifier):
                             f'{type(objective).__name__}')
         self._objective = objective
 
-    def penalty(self) -> Optional[Tensor]:
-        """Sum of the regularisers' values, None without regularisers."""
+    def penalty(self, **batch) -> Optional[Tensor]:
+        """Sum of the regularisers' values, None without regularisers.
+
+        Args:
+            **batch: ``inputs``, ``feats`` and ``data_samples`` of the
+                current batch, passed to the regularisers with
+                ``needs_batch`` (e.g. LwF's distillation).
+        """
         total = None
         for regularizer in self._regularizers:
-            value = regularizer(self)
+            if getattr(regularizer, 'needs_batch', False):
+                value = regularizer(self, **batch)
+            else:
+                value = regularizer(self)
             total = value if total is None else total + value
         return total
 
@@ -164,5 +174,8 @@ class ContinualImageClassifier(ImageClassifier):
         Returns:
             dict[str, Tensor]: See :meth:`combine_losses`.
         """
-        losses = super().loss(inputs, data_samples)
-        return self.combine_losses(losses, self.penalty())
+        feats = self.extract_feat(inputs)
+        losses = self.head.loss(feats, data_samples)
+        penalty = self.penalty(
+            inputs=inputs, feats=feats, data_samples=data_samples)
+        return self.combine_losses(losses, penalty)

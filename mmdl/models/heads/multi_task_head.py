@@ -86,6 +86,26 @@ class MultiTaskLinearClsHead(ClsHead):
         """The features of the last stage."""
         return feats[-1]
 
+    def task_classifier(self, task: int) -> nn.Linear:
+        """The linear classifier of ``task``."""
+        if not 0 <= int(task) < self.num_tasks:
+            raise ValueError(f'task {task} out of range for {self.num_tasks} '
+                             'tasks')
+        return self.fcs[int(task)]
+
+    def task_logits(self, feats: Tuple[Tensor], task: int) -> Tensor:
+        """The logits of every sample from the classifier of ``task``
+        (e.g. old tasks' outputs on new data, for distillation).
+
+        Args:
+            feats (tuple[Tensor]): Backbone/neck features; the last is used.
+            task (int): The task.
+
+        Returns:
+            Tensor: ``(N, num_classes[task])``, unpadded.
+        """
+        return self.task_classifier(task)(self.pre_logits(feats))
+
     def task_ids(self,
                  data_samples: Optional[List[Optional[DataSample]]],
                  num: int,

@@ -1,0 +1,11 @@
+# Copyright (c) mmdl contributors. All rights reserved.
+from .combination import (AffineBranch, ResidualCombination, UnitSpec,
+                          combine_units, find_units)
+from .merge import merged_parameters, plain_state_dict, write_merged
+from .wrapper import ResCLWrapper
+
+__all__ = [
+    'AffineBranch', 'ResidualCombination', 'UnitSpec', 'combine_units',
+    'find_units', 'merged_parameters', 'plain_state_dict', 'write_merged',
+    'ResCLWrapper'
+]
