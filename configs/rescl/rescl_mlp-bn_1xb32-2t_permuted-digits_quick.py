@@ -6,20 +6,15 @@
 # then merges it exactly into a network of the original size
 # (work_dir/merged_task_1.pth, tested with the finetune_ config).
 # Minutes on 2 CPU cores.
-_base_ = ['./finetune_mlp-bn_1xb32-2t_permuted-digits_quick.py']
+_base_ = [
+    './finetune_mlp-bn_1xb32-2t_permuted-digits_quick.py',
+    '../_base_/continual/rescl.py'
+]
 
 model = dict(
     _delete_=True,
-    type='mmdl.ResCLWrapper',
+    **_base_.rescl_model,
     classifier=_base_.model,
-    input_shape=(1, 8, 8),
-    l1_weight=1e-4,
-    weight_decay=1e-6,
-    temperature=2.0,
-    soft_targets='recorded',
-    target_norm='train',
-    train_target=True,
-    alpha_init=(-0.5, 0.5))
-# the wrapper adds the weight decay (lambda_dec) of the network it trains
+    input_shape=(1, 8, 8))
 optim_wrapper = dict(optimizer=dict(weight_decay=0.0))
 custom_hooks = [dict(type='ResCLHook', finetune_epochs=5)]

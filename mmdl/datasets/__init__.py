@@ -2,12 +2,14 @@
 from .cifar import CIFAR10, CIFAR100
 from .continual import (PermutedDigits, PermutedFashionMNIST, PermutedMNIST,
                         RotatedDigits, RotatedMNIST, SplitCIFAR10,
-                        SplitCIFAR100, SplitDigits, TaskDataset)
+                        SplitCIFAR100, SplitDigits, SplitFashionMNIST,
+                        SplitMNIST, TaskDataset)
 from .digits import DigitsDataset
 from .tiny_imagenet import TinyImageNet
 
 __all__ = [
     'CIFAR10', 'CIFAR100', 'DigitsDataset', 'TinyImageNet', 'PermutedDigits',
     'PermutedMNIST', 'PermutedFashionMNIST', 'RotatedMNIST', 'RotatedDigits',
-    'SplitCIFAR10', 'SplitCIFAR100', 'SplitDigits', 'TaskDataset'
+    'SplitCIFAR10', 'SplitCIFAR100', 'SplitDigits', 'SplitMNIST',
+    'SplitFashionMNIST', 'TaskDataset'
 ]

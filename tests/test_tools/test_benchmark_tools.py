@@ -76,3 +76,25 @@ def test_cli_rejects_bad_shared_options(module):
             module.parse_args(['--device', 'cuda'])
     args = module.parse_args(['--device', 'cpu', '--json', 'x.json'])
     assert (args.device, args.json) == ('cpu', 'x.json')
+
+
+def test_rescl_cli_writes_json(tmp_path):
+    rescl = _load('benchmark_rescl')
+    path = tmp_path / 'rescl.json'
+    result = rescl.main([
+        '--batch', '2', '--size', '8', '--repeats', '1', '--warmup', '0',
+        '--json', str(path)
+    ])
+    saved = json.loads(path.read_text())
+    summary = saved['summary']
+    assert set(summary['targets']) == {
+        'merged_over_original', 'combined_over_plain'
+    }
+    for key in ('merged_over_original', 'combined_over_plain',
+                'combined_online_over_plain'):
+        assert summary[key] > 0 and len(summary['intervals'][key]) == 2
+    # the merged network has the original size
+    params = result['config']['parameters']
+    assert params['merged'] == params['original'] < params['wrapper']
+    with pytest.raises(SystemExit):
+        rescl.main(['--batch', '0'])

@@ -1,5 +1,6 @@
 # Copyright (c) mmdl contributors. All rights reserved.
-"""Class-split image sequences: Split CIFAR-10/100 and split digits.
+"""Class-split image sequences: Split CIFAR-10/100, split (Fashion-)MNIST
+and split digits.
 
 Task ``t`` keeps the images of the classes
 ``class_order[classes_per_task * t:classes_per_task * (t + 1)]`` (by default
@@ -23,10 +24,12 @@ import math
 from typing import List, Optional, Sequence
 
 import numpy as np
+from mmpretrain.datasets.categories import FASHIONMNIST_CATEGORITES
 
 from mmdl.registry import DATASETS
 from ..cifar import CIFAR10, CIFAR100
 from ..digits import DigitsDataset
+from .mnist_files import FASHION_MNIST_DEBIAN_ROOT, MNISTFiles
 from .task_base import check_task_id
 
 
@@ -217,3 +220,60 @@ class SplitDigits(_ClassSplitMixin, DigitsDataset):
         metainfo = self._init_split(task_id, classes_per_task, class_order,
                                     relabel, metainfo)
         super().__init__(split=split, metainfo=metainfo, **kwargs)
+
+
+@DATASETS.register_module()
+class SplitMNIST(_ClassSplitMixin, MNISTFiles):
+    """Split MNIST: task ``t`` holds the images of ``classes_per_task``
+    classes of the MNIST IDX files in ``data_root`` (see the module
+    docstring). With the defaults, 5 tasks of 2 digits.
+
+    Args:
+        data_root (str): Folder of the four IDX files.
+        split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
+        task_id (int): Index of the task, in ``[0, num_tasks)``. Defaults
+            to 0.
+        classes_per_task (int): Classes per task. Defaults to 2.
+        class_order (Sequence[int], optional): The order in which classes
+            are assigned to tasks. Defaults to None (``0, 1, ..., 9``).
+        relabel (bool): Map the task's classes to ``0 ...
+            classes_per_task - 1``. Defaults to False.
+        **kwargs: Other arguments of ``MNISTFiles`` (``file_prefix``,
+            ``pipeline``, ``indices``, ...).
+    """
+
+    DEFAULT_CLASSES_PER_TASK = 2
+
+    def __init__(self,
+                 data_root: str = '',
+                 split: str = 'train',
+                 task_id: int = 0,
+                 classes_per_task: Optional[int] = None,
+                 class_order: Optional[Sequence[int]] = None,
+                 relabel: bool = False,
+                 metainfo: Optional[dict] = None,
+                 **kwargs) -> None:
+        metainfo = self._init_split(task_id, classes_per_task, class_order,
+                                    relabel, metainfo)
+        super().__init__(
+            data_root=data_root, split=split, metainfo=metainfo, **kwargs)
+
+
+@DATASETS.register_module()
+class SplitFashionMNIST(SplitMNIST):
+    """Split Fashion-MNIST: :class:`SplitMNIST` on the Fashion-MNIST IDX
+    files, by default those of Debian's ``dataset-fashion-mnist``
+    (``/usr/share/datasets/fashion-mnist``). With the defaults, 5 tasks of
+    2 classes (T-shirt/top and trouser, pullover and dress, ...).
+
+    Args:
+        data_root (str): Folder of the IDX files. Defaults to
+            ``'/usr/share/datasets/fashion-mnist'``.
+        **kwargs: Other arguments of :class:`SplitMNIST`.
+    """
+
+    METAINFO = {'classes': FASHIONMNIST_CATEGORITES}
+
+    def __init__(self, data_root: str = FASHION_MNIST_DEBIAN_ROOT,
+                 **kwargs) -> None:
+        super().__init__(data_root=data_root, **kwargs)

@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 
 from mmdl.datasets import (CIFAR10, CIFAR100, DigitsDataset, SplitCIFAR10,
-                           SplitCIFAR100, SplitDigits)
-from mmdl.testing import write_cifar
+                           SplitCIFAR100, SplitDigits, SplitFashionMNIST,
+                           SplitMNIST)
+from mmdl.datasets.continual.mnist_files import MNISTFiles
+from mmdl.testing import write_cifar, write_mnist_idx
 
 FAST = dict(serialize_data=False)
 
@@ -130,3 +132,19 @@ def test_split_cifar100(tmp_path):
         check_task(dataset, base, t, order[10 * t:10 * t + 10], True)
         assert sorted(set(samples(dataset)[1])) == list(range(10))
         assert len(dataset.metainfo['classes']) == 10
+
+
+@pytest.mark.parametrize('cls,first', [(SplitMNIST, ('0 - zero', '1 - one')),
+                                       (SplitFashionMNIST,
+                                        ('T-shirt/top', 'Trouser'))])
+def test_split_mnist_files(tmp_path, cls, first):
+    data_root = write_mnist_idx(str(tmp_path), num_train=40, num_test=30)
+    base = MNISTFiles(data_root, split='test', **FAST)
+    for t in (0, 3):
+        dataset = cls(
+            data_root=data_root, split='test', task_id=t, relabel=True,
+            **FAST)
+        check_task(dataset, base, t, [2 * t, 2 * t + 1], True)
+        assert dataset.num_tasks == 5
+        if t == 0:
+            assert tuple(dataset.metainfo['classes']) == first

@@ -26,7 +26,7 @@ the pass tells whether that output feeds anything else (then the layer and
 the batch norm are separate units). No per-architecture code.
 """
 import copy
-from typing import Callable, List, NamedTuple, Optional
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -39,6 +39,9 @@ COMBINABLE_LAYERS = (nn.Linear, nn.Conv2d)
 
 #: The three modes of a :class:`ResidualCombination`.
 MODES = ('source', 'target', 'combined')
+
+#: Parts of a classifier that are combined (heads are not).
+COMBINED_PARTS = ('backbone', 'neck')
 
 
 class UnitSpec(NamedTuple):
@@ -294,3 +297,58 @@ def combine_units(network: nn.Module,
             _set_submodule(network, spec.norm, nn.Identity())
         combined.append(unit)
     return combined
+
+
+def combine_classifier(network: nn.Module,
+                       input_shape: tuple,
+                       alpha_init: tuple = (-0.5, 0.5),
+                       parts: Sequence[str] = COMBINED_PARTS) -> tuple:
+    """Combine the units of a classifier's ``parts`` in place (see
+    :func:`find_units`, :func:`combine_units`).
+
+    Args:
+        network (nn.Module): The classifier.
+        input_shape (tuple): One preprocessed input's shape, e.g.
+            ``(3, 32, 32)``.
+        alpha_init (tuple[float, float]): Initial coefficients.
+        parts (Sequence[str]): Attributes of the classifier to combine
+            (absent ones are skipped).
+
+    Returns:
+        tuple: ``[(part, UnitSpec)]`` and the :class:`ResidualCombination`
+        of every unit, in network order.
+
+    Raises:
+        ValueError: A forward pass at ``input_shape`` failed.
+        TypeError: Nothing to combine, or an unsupported module.
+    """
+    specs: List[Tuple[str, UnitSpec]] = []
+    units: List[ResidualCombination] = []
+    weight = next(network.parameters())
+    x = torch.zeros((2, ) + input_shape,
+                    dtype=weight.dtype,
+                    device=weight.device)
+    for part in parts:
+        module = getattr(network, part, None)
+        if module is None:
+            continue
+        inputs = x
+        try:
+            module.eval()  # mmpretrain's ResNet.train returns None
+            with torch.no_grad():
+                x = module(inputs)
+        except (RuntimeError, ValueError) as error:
+            raise ValueError(
+                f'ResCLWrapper: a forward pass of the {part} on an input '
+                f'of shape {tuple(inputs.shape)} failed ({error}); set '
+                'input_shape to the shape of one preprocessed input'
+            ) from error
+        finally:
+            module.train()
+        found = find_units(module, lambda m=module, i=inputs: m(i))
+        units += combine_units(module, found, alpha_init)
+        specs += [(part, spec) for spec in found]
+    if not units:
+        raise TypeError('ResCLWrapper: the backbone and neck have no '
+                        'Linear, Conv2d or BatchNorm layer to combine')
+    return specs, units

@@ -21,7 +21,7 @@ of its input:
 The merge is computed in float64 and written in the parameters' dtype.
 """
 import copy
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -137,3 +137,47 @@ def plain_state_dict(state: Dict[str, Tensor], units: List[UnitSpec],
             for key, value in module.state_dict().items():
                 state[f'{prefix}{name}.{key}'] = value.detach().clone()
     return state
+
+
+def classifier_plain_state_dict(state: Dict[str, Tensor],
+                                specs: Sequence[Tuple[str, UnitSpec]],
+                                units: Sequence[ResidualCombination],
+                                mode: str) -> Dict[str, Tensor]:
+    """:func:`plain_state_dict` for every combined part of a classifier.
+
+    Args:
+        state (dict): The combined classifier's state dict.
+        specs (Sequence[tuple[str, UnitSpec]]): ``(part, spec)`` per unit.
+        units (Sequence[ResidualCombination]): The units' modules.
+        mode (str): ``'source'``, ``'target'`` or ``'combined'``.
+
+    Returns:
+        dict: The unwrapped classifier's state dict.
+    """
+    for part in dict.fromkeys(p for p, _ in specs):
+        pairs = [(s, u) for (p, s), u in zip(specs, units) if p == part]
+        state = plain_state_dict(state, [s for s, _ in pairs],
+                                 [u for _, u in pairs], f'{part}.', mode)
+    return state
+
+
+def wrapped_state_dict(plain: Dict[str, Tensor],
+                       specs: Sequence[Tuple[str, UnitSpec]],
+                       branch: str = 'source') -> Dict[str, Tensor]:
+    """The inverse of :func:`classifier_plain_state_dict`: the unwrapped
+    classifier's keys of every unit moved to ``branch``'s (``'source'`` or
+    ``'target'``); other keys are kept."""
+    renamed = {}
+    for part, spec in specs:
+        for role, name in (('layer', spec.layer), ('norm', spec.norm)):
+            if name is not None:
+                renamed[f'{part}.{name}.'] = (
+                    f'{part}.{spec.name}.{branch}.{role}.')
+    out = {}
+    for key, value in plain.items():
+        for old, new in renamed.items():
+            if key.startswith(old):
+                key = new + key[len(old):]
+                break
+        out[key] = value
+    return out

@@ -14,12 +14,11 @@ from mmdl.continual.bn_merge import (bn_input_moments, moments_to_mean_var,
                                      reparameterise_bn)
 from mmdl.continual.distillation import soft_target_kl
 from mmdl.registry import MODELS
-from .combination import (MODES, ResidualCombination, UnitSpec, combine_units,
-                          find_units)
-from .merge import merged_parameters, plain_state_dict, write_merged
+from .combination import (COMBINED_PARTS, MODES, ResidualCombination,
+                          UnitSpec, combine_classifier)
+from .merge import (classifier_plain_state_dict, merged_parameters,
+                    wrapped_state_dict, write_merged)
 
-#: Parts of the classifier that are combined (heads are not).
-COMBINED_PARTS = ('backbone', 'neck')
 
 
 @MODELS.register_module()
@@ -97,11 +96,21 @@ class ResCLWrapper(BaseModel):
         target_norm (str): ``'train'`` (batch statistics) or ``'eval'``
             for the target branches' batch norms while the combination
             trains. Defaults to ``'train'``.
+        finetune_distill_weight (float): Stage 1 adds this weight times
+            the distillation of the source heads ``j < t`` (the source
+            network's logits, computed for every batch) on the target
+            network: LwF-style fine-tuning. 0 (default) is plain
+            fine-tuning, as in the transcription of the paper's algorithm.
         train_target (bool): Train the target weights with the
             coefficients in stage 3 (False: coefficients and the new head
             only). Defaults to True.
         alpha_init (tuple[float, float]): Initial ``(a_s, a_t)``. Defaults
             to ``(-0.5, 0.5)``.
+        source_checkpoint (str, optional): A checkpoint of the unwrapped
+            classifier (e.g. an ImageNet-pretrained ResNet-50), loaded into
+            the source network by :meth:`init_weights`; keys it lacks keep
+            their initialisation and are logged (``load_from`` would not
+            fit: the wrapper's keys differ). Defaults to None.
         data_preprocessor (dict, optional): The classifier's data
             preprocessor when its config has none (mmengine's runner passes
             the config's top-level ``data_preprocessor`` here).
@@ -117,8 +126,10 @@ class ResCLWrapper(BaseModel):
                  temperature: float = 2.0,
                  soft_targets: str = 'recorded',
                  target_norm: str = 'train',
+                 finetune_distill_weight: float = 0.0,
                  train_target: bool = True,
                  alpha_init: Tuple[float, float] = (-0.5, 0.5),
+                 source_checkpoint: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if isinstance(classifier, dict):
@@ -156,49 +167,20 @@ class ResCLWrapper(BaseModel):
         self.soft_targets = soft_targets
         self.target_norm = target_norm
         self.train_target = bool(train_target)
+        self.finetune_distill_weight = float(finetune_distill_weight)
         self.alpha_init = tuple(float(a) for a in alpha_init)
+        self.source_checkpoint = source_checkpoint
         if soft_targets == 'online':
             self.finetuned = copy.deepcopy(network)
             self.finetuned.requires_grad_(False)
         self.classifier = network
-        self._specs, self._units = self._combine(network, tuple(input_shape))
+        self._specs, self._units = combine_classifier(
+            network, tuple(input_shape), self.alpha_init, COMBINED_PARTS)
         self.register_buffer('mode_index', torch.tensor(0))
         self.register_load_state_dict_post_hook(
             lambda module, keys: module._apply_mode())
         self._soft: Optional[Dict[int, Tensor]] = None
         self._apply_mode()
-
-    def _combine(self, network: nn.Module, input_shape: tuple) -> tuple:
-        specs: List[Tuple[str, UnitSpec]] = []
-        units: List[ResidualCombination] = []
-        weight = next(network.parameters())
-        x = torch.zeros((2, ) + input_shape,
-                        dtype=weight.dtype,
-                        device=weight.device)
-        for part in COMBINED_PARTS:
-            module = getattr(network, part, None)
-            if module is None:
-                continue
-            inputs = x
-            try:
-                module.eval()  # mmpretrain's ResNet.train returns None
-                with torch.no_grad():
-                    x = module(inputs)
-            except (RuntimeError, ValueError) as error:
-                raise ValueError(
-                    f'ResCLWrapper: a forward pass of the {part} on an input '
-                    f'of shape {tuple(inputs.shape)} failed ({error}); set '
-                    'input_shape to the shape of one preprocessed input'
-                ) from error
-            finally:
-                module.train()
-            found = find_units(module, lambda: module(inputs))
-            units += combine_units(module, found, self.alpha_init)
-            specs += [(part, spec) for spec in found]
-        if not units:
-            raise TypeError('ResCLWrapper: the backbone and neck have no '
-                            'Linear, Conv2d or BatchNorm layer to combine')
-        return specs, units
 
     # ------------------------------------------------------------------
     # state
@@ -231,8 +213,7 @@ class ResCLWrapper(BaseModel):
             self.classifier.current_task = task
         else:
             self.classifier.head.default_task = int(task)
-        if hasattr(self, '_units'):
-            self._apply_mode()  # the current head trains
+        self._apply_mode()  # the current head trains
 
     def set_mode(self, mode: str) -> None:
         """Switch every unit to ``mode`` and set which parameters train:
@@ -374,15 +355,44 @@ class ResCLWrapper(BaseModel):
     def plain_state_dict(self, mode: str = 'source') -> Dict[str, Tensor]:
         """The state dict of the unwrapped classifier: the source or target
         network, or the exact merge of the combination (``'combined'``)."""
-        state = self.classifier.state_dict()
-        for part in COMBINED_PARTS:
-            units = [(s, u) for (p, s), u in zip(self._specs, self._units)
-                     if p == part]
-            if units:
-                specs, combos = zip(*units)
-                state = plain_state_dict(state, list(specs), list(combos),
-                                         f'{part}.', mode)
-        return state
+        return classifier_plain_state_dict(self.classifier.state_dict(),
+                                           self._specs, self._units, mode)
+
+    def wrapped_state_dict(self, plain: Dict[str, Tensor],
+                           branch: str = 'source') -> Dict[str, Tensor]:
+        """The inverse of :meth:`plain_state_dict`: a state dict of the
+        unwrapped classifier with its units' keys moved to ``branch``'s
+        (``classifier.`` prefixed; other keys kept)."""
+        return {
+            'classifier.' + k: v
+            for k, v in wrapped_state_dict(plain, self._specs, branch).items()
+        }
+
+    def init_weights(self) -> None:
+        """Initialise, then load :attr:`source_checkpoint` into the source
+        network (and the target copy)."""
+        super().init_weights()
+        if self.source_checkpoint is None:
+            return
+        from mmengine.logging import print_log
+
+        from mmdl.engine.runner.checkpoint import load_checkpoint_file
+        checkpoint = load_checkpoint_file(self.source_checkpoint)
+        plain = checkpoint.get('state_dict', checkpoint)
+        plain = {k[len('module.'):] if k.startswith('module.') else k: v
+                 for k, v in plain.items()}
+        state = self.wrapped_state_dict(plain, 'source')
+        state.update(
+            (k, v) for k, v in self.wrapped_state_dict(plain, 'target').items()
+            if '.target.' in k)
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        missing = [k for k in missing if '.alpha_' not in k and
+                   k != 'mode_index' and not k.startswith('finetuned.')]
+        print_log(
+            f'ResCLWrapper: source network loaded from '
+            f'{self.source_checkpoint}; {len(missing)} key(s) not in it'
+            + (f' (e.g. {missing[0]})' if missing else '') +
+            f', {len(unexpected)} unused', logger='current')
 
     # ------------------------------------------------------------------
     # forward
@@ -433,6 +443,10 @@ class ResCLWrapper(BaseModel):
         distillation terms and the L1 decay in ``'combined'`` mode."""
         if self.mode != 'combined':
             losses = self.classifier.loss(inputs, data_samples)
+            if self.mode == 'target' and self.finetune_distill_weight > 0:
+                losses['loss_distill_finetune'] = (
+                    self.finetune_distill_weight *
+                    self._finetune_distillation(inputs))
             return self._add_weight_decay(losses)
         task = self.current_task
         teachers = self._soft_batch(inputs, data_samples, task)
@@ -477,6 +491,17 @@ class ResCLWrapper(BaseModel):
                     p.pow(2).sum() for p in params)
         return losses
 
+    def _finetune_distillation(self, inputs: Tensor) -> Tensor:
+        """Distillation of the source heads on the target network."""
+        task = self.current_task
+        with torch.no_grad():
+            teachers = self._online_teachers(inputs, task)
+        feats = self._features(inputs)
+        head = self.classifier.head
+        return sum(
+            soft_target_kl(head.task_logits(feats, j), teachers[j],
+                           self.temperature) for j in range(task))
+
     def _features(self, inputs: Tensor) -> tuple:
         return self.classifier.extract_feat(inputs)
 
@@ -520,8 +545,9 @@ class ResCLWrapper(BaseModel):
             self._set_unit_modes('source')
             feats = self._features(inputs)
             out = {j: head.task_logits(feats, j) for j in range(task)}
-            out[task] = self.finetuned.head.task_logits(
-                self.finetuned.extract_feat(inputs), task)
+            if self.soft_targets == 'online' and self.mode == 'combined':
+                out[task] = self.finetuned.head.task_logits(
+                    self.finetuned.extract_feat(inputs), task)
         finally:
             self._set_unit_modes(self.mode)
             self.train(training)

@@ -167,19 +167,20 @@ def test_recorded_soft_targets_are_the_networks_outputs():
     wrapper.begin_task(1)
     x = torch.randn(6, 1, 8, 8, generator=generator)
     batches = [
-        dict(inputs=list(x[i:i + 3] * 50 + 78),
+        dict(inputs=list(x[i:i + 3]),
              data_samples=[DataSample(sample_idx=j) for j in idx])
         for i, idx in ((0, (5, 1, 3)), (3, (0, 2, 4)))
     ]
     table = wrapper.record_soft_targets(batches, 6)
     plain = MODELS.build(_classifier('MLP')).eval()
     order = torch.tensor([5, 1, 3, 0, 2, 4])
-    inputs = wrapper.data_preprocessor(
-        dict(inputs=list(x * 50 + 78), data_samples=None), False)['inputs']
     for j, mode in ((0, 'source'), (1, 'target')):
         plain.load_state_dict(wrapper.plain_state_dict(mode))
-        with torch.no_grad():
-            expected = plain.head.task_logits(plain.extract_feat(inputs), j)
+        with torch.no_grad():  # the same batches (same float rounding)
+            expected = torch.cat([
+                plain.head.task_logits(plain.extract_feat(x[i:i + 3]), j)
+                for i in (0, 3)
+            ])
         torch.testing.assert_close(table[j][order], expected)
     with pytest.raises(ValueError, match='2 of 8 samples were not seen'):
         wrapper.record_soft_targets(batches, 8)
@@ -202,3 +203,48 @@ def test_bad_configurations_are_named():
         _wrapper('MLP', soft_targets='later')
     with pytest.raises(ValueError, match='task 2: the head has 2'):
         _wrapper('MLP').begin_task(2)
+
+
+def test_source_checkpoint_of_the_unwrapped_classifier(tmp_path):
+    generator = torch.Generator().manual_seed(3)
+    plain = MODELS.build(_classifier('PreActResNet'))
+    with torch.no_grad():
+        for p in plain.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator))
+    path = tmp_path / 'plain.pth'
+    torch.save(dict(state_dict=plain.state_dict()), path)
+    wrapper = _wrapper('PreActResNet', source_checkpoint=str(path))
+    wrapper.init_weights()
+    for mode in ('source', 'target'):
+        state = wrapper.plain_state_dict(mode)
+        for key, value in plain.state_dict().items():
+            assert torch.equal(state[key], value), (mode, key)
+    # wrapped_state_dict is the inverse of plain_state_dict
+    assert set(wrapper.wrapped_state_dict(plain.state_dict())) < set(
+        wrapper.state_dict())
+
+
+def test_lwf_style_fine_tuning_distils_the_source_heads():
+    generator = torch.Generator().manual_seed(4)
+    wrapper = _wrapper('MLP', num_tasks=3, finetune_distill_weight=0.5,
+                       temperature=2.0).double()
+    _randomise(wrapper, generator)
+    wrapper.begin_task(2)
+    with torch.no_grad():  # the target copy moves away from the source
+        for unit in wrapper.units:
+            for p in unit.target.parameters():
+                p.add_(torch.randn(p.shape, generator=generator) * 0.2)
+    x = torch.randn(5, 1, 8, 8, generator=generator).double()
+    samples = [DataSample(task_id=2).set_gt_label(i % 4) for i in range(5)]
+    loss = wrapper.loss(x, samples)['loss_distill_finetune']
+    plain = MODELS.build(_classifier('MLP', 3)).double().eval()
+    logits = {}
+    for mode in ('source', 'target'):
+        plain.load_state_dict(wrapper.plain_state_dict(mode))
+        plain.train(mode == 'target')  # the student trains: batch statistics
+        with torch.no_grad():
+            feats = plain.extract_feat(x)
+            logits[mode] = [plain.head.task_logits(feats, j) for j in (0, 1)]
+    expected = 0.5 * sum(
+        _kl(logits['source'][j], logits['target'][j], 2.0) for j in (0, 1))
+    torch.testing.assert_close(loss.detach(), expected)
