@@ -505,16 +505,26 @@ class ResCLWrapper(BaseModel):
     def _features(self, inputs: Tensor) -> tuple:
         return self.classifier.extract_feat(inputs)
 
-    def _teachers(self, inputs: Tensor, task: int) -> Dict[int, Tensor]:
-        """Logits of the source heads ``j < task`` (source branches) and of
-        the fine-tuned head ``task`` (target branches)."""
+    def _source_logits(self, inputs: Tensor,
+                       task: int) -> Dict[int, Tensor]:
+        """Logits of the source heads ``j < task`` through the source
+        branches (the units' modes are restored)."""
         head = self.classifier.head
         try:
             self._set_unit_modes('source')
             feats = self._features(inputs)
-            out = {j: head.task_logits(feats, j) for j in range(task)}
+            return {j: head.task_logits(feats, j) for j in range(task)}
+        finally:
+            self._set_unit_modes(self.mode)
+
+    def _teachers(self, inputs: Tensor, task: int) -> Dict[int, Tensor]:
+        """:meth:`_source_logits` and the fine-tuned head ``task`` (target
+        branches)."""
+        out = self._source_logits(inputs, task)
+        try:
             self._set_unit_modes('target')
-            out[task] = head.task_logits(self._features(inputs), task)
+            out[task] = self.classifier.head.task_logits(
+                self._features(inputs), task)
         finally:
             self._set_unit_modes(self.mode)
         return out
@@ -541,15 +551,11 @@ class ResCLWrapper(BaseModel):
         training = self.training
         self.eval()
         try:
-            head = self.classifier.head
-            self._set_unit_modes('source')
-            feats = self._features(inputs)
-            out = {j: head.task_logits(feats, j) for j in range(task)}
+            out = self._source_logits(inputs, task)
             if self.soft_targets == 'online' and self.mode == 'combined':
                 out[task] = self.finetuned.head.task_logits(
                     self.finetuned.extract_feat(inputs), task)
         finally:
-            self._set_unit_modes(self.mode)
             self.train(training)
         return out
 
