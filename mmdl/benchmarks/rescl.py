@@ -19,7 +19,6 @@ The variants of each comparison run in interleaved rounds
 (:func:`mmdl.utils.benchmark.time_interleaved`); ratios are ratios of
 medians with a paired bootstrap interval (``intervals``).
 """
-import os
 from dataclasses import asdict, dataclass
 from typing import Any, Dict
 
@@ -27,8 +26,9 @@ import torch
 from mmpretrain.structures import DataSample
 
 from mmdl.registry import MODELS
-from mmdl.utils.benchmark import (get_device, load_average, time_interleaved,
-                                  time_stats)
+from mmdl.utils.benchmark import (get_device, load_average, machine_info,
+                                  ratio_summary, summary_lines,
+                                  time_interleaved, time_stats)
 
 TARGETS = dict(merged_over_original=1.05, combined_over_plain=2.2)
 
@@ -141,22 +141,12 @@ def run_benchmark(cfg: ResCLBenchmarkConfig) -> Dict[str, Any]:
         merged_over_original=inference.ratio('merged', 'original'),
         combined_over_plain=steps.ratio('combined', 'plain'),
         combined_online_over_plain=steps.ratio('combined_online', 'plain'))
-    summary = {key: r['value'] for key, r in ratios.items()}
-    summary['targets'] = dict(TARGETS)
-    summary['met'] = {
-        key: summary[key] <= target
-        for key, target in TARGETS.items()
-    }
-    summary['intervals'] = {key: r['ci'] for key, r in ratios.items()}
+    summary = ratio_summary(ratios, TARGETS)
     return dict(
         config=dict(
             asdict(cfg),
-            torch=torch.__version__,
-            threads=torch.get_num_threads(),
-            cpus=os.cpu_count(),
+            machine=machine_info(device),
             load_before=load_before,
-            load_after=load_average(),
-            device=str(device),
             parameters=dict(
                 original=sum(p.numel() for p in original.parameters()),
                 merged=sum(p.numel() for p in merged.parameters()),
@@ -173,21 +163,9 @@ def format_report(result: Dict[str, Any]) -> str:
     """A short text report of :func:`run_benchmark`'s result."""
     lines = [
         f"ResCL on ResNet_CIFAR-18, batch {result['config']['batch_size']}, "
-        f"{result['config']['threads']} thread(s), "
+        f"{result['config']['machine']['threads']} thread(s), "
         f"{result['config']['device']}"
     ]
     for name, stats in result['times'].items():
         lines.append(f'  {name:16s} {stats["median"] * 1e3:9.2f} ms')
-    summary = result['summary']
-    for key, value in summary.items():
-        if key in ('targets', 'met', 'intervals'):
-            continue
-        target = summary['targets'].get(key)
-        low, high = summary['intervals'][key]
-        verdict = ('' if target is None else
-                   f" (target <= {target}: "
-                   f"{'met' if summary['met'][key] else 'NOT met'})")
-        lines.append(f'  {key}: {value:.3f} [{low:.3f}, {high:.3f}]'
-                     f'{verdict}')
-    return '\n'.join(lines)
-
+    return '\n'.join(lines + summary_lines(result['summary']))

@@ -21,8 +21,10 @@
   no peak) from the allocation events of ``torch.profiler``.
 * **Command line and output**: :func:`add_benchmark_args` (``--device``,
   ``--json``, ``--repeats``, ``--warmup``, ``--threads``), :func:`get_device`,
-  :func:`num_threads`, :func:`machine_info` and :func:`write_json` (a JSON
-  file with a top-level ``summary``).
+  :func:`num_threads`, :func:`machine_info`, :func:`ratio_summary` and
+  :func:`summary_lines` (a ``summary`` of ratios against targets and its
+  report lines) and :func:`write_json` (a JSON file with a top-level
+  ``summary``).
 """
 import argparse
 import contextlib
@@ -486,6 +488,45 @@ def peak_memory(fn: Callable[[], Any], device: Device = 'cpu') -> int:
 
 
 # -------------------------------------------------------------- output
+def ratio_summary(ratios: Mapping[str, Mapping[str, Any]],
+                  targets: Mapping[str, float]) -> Dict[str, Any]:
+    """A benchmark ``summary`` from :func:`ratio_stats` results.
+
+    Args:
+        ratios (Mapping): Name to a :func:`ratio_stats` result.
+        targets (Mapping): Name to its upper bound (a subset of
+            ``ratios``).
+
+    Returns:
+        dict: Every ratio's ``value`` under its name, then ``targets``,
+        ``met`` (name to whether ``value <= target``) and ``intervals``
+        (name to the bootstrap interval). Callers may add reported values.
+    """
+    summary: Dict[str, Any] = {k: r['value'] for k, r in ratios.items()}
+    summary['targets'] = dict(targets)
+    summary['met'] = {k: summary[k] <= t for k, t in targets.items()}
+    summary['intervals'] = {k: r['ci'] for k, r in ratios.items()}
+    return summary
+
+
+def summary_lines(summary: Mapping[str, Any]) -> List[str]:
+    """Report lines of a :func:`ratio_summary`: ``name: value [low,
+    high] (target <= t: met)`` per value."""
+    lines = []
+    for key, value in summary.items():
+        if key in ('targets', 'met', 'intervals'):
+            continue
+        interval = summary.get('intervals', {}).get(key)
+        band = '' if interval is None else \
+            f' [{interval[0]:.3f}, {interval[1]:.3f}]'
+        target = summary.get('targets', {}).get(key)
+        verdict = ('' if target is None else
+                   f" (target <= {target}: "
+                   f"{'met' if summary['met'][key] else 'NOT met'})")
+        lines.append(f'  {key}: {value:.3f}{band}{verdict}')
+    return lines
+
+
 def write_json(path: str, result: Mapping[str, Any]) -> None:
     """Write a benchmark result as indented JSON, creating the folder.
 

@@ -98,3 +98,23 @@ def test_rescl_cli_writes_json(tmp_path):
     assert params['merged'] == params['original'] < params['wrapper']
     with pytest.raises(SystemExit):
         rescl.main(['--batch', '0'])
+
+
+def test_gcloss_cli_writes_json(tmp_path):
+    gcloss = _load('benchmark_gcloss')
+    path = tmp_path / 'gcloss.json'
+    result = gcloss.main([
+        '--batch', '4', '--size', '8', '--repeats', '1', '--warmup', '0',
+        '--json', str(path)
+    ])
+    summary = json.loads(path.read_text())['summary']
+    assert set(summary['targets']) == {'dtl_over_finetune'}
+    for key in ('dtl_over_finetune', 'fd_over_finetune',
+                'exact_over_finetune'):
+        assert summary[key] > 0 and len(summary['intervals'][key]) == 2
+    # the default GC step is the finite-difference one, timed once
+    assert result['config']['default_variant'] == 'fd'
+    assert summary['dtl_over_finetune'] == summary['fd_over_finetune']
+    assert summary['peak_memory_ratio'] > 1
+    with pytest.raises(SystemExit):
+        gcloss.main(['--num-source-batches', '1'])

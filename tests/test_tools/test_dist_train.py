@@ -163,3 +163,49 @@ def test_dist_train_rescl_stages(tmp_path):
     assert [s['mode_index'].item() for s in states] == [0, 2, 2]
     log = open(next((tmp_path / 'work').rglob('*.log'))).read()
     assert 'ResCL task 1: combination merged' in log
+
+
+def _source_checkpoint(tmp_path):
+    """An initialised digits 0-4 source classifier saved as a checkpoint
+    (the DTL quick configs' pre-training stage, untrained)."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from mmdl.registry import MODELS
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'dtl',
+                 'pretrain_mlp-bn_1xb64-30e_digits-0-4_quick.py'))
+    model_cfg = dict(cfg.model, data_preprocessor=cfg.data_preprocessor)
+    with DefaultScope.overwrite_default_scope('mmdl'):
+        model = MODELS.build(model_cfg)
+    model.init_weights()
+    path = tmp_path / 'source.pth'
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return path
+
+
+@pytest.mark.dist
+def test_dist_train_dtl_gc_step(tmp_path):
+    """DTL under 2 processes: the paired source batches reach its own
+    train_step (GC loss with finite-difference HVPs) in the delegating
+    wrapper, and both ranks hold the same weights after every epoch."""
+    base = osp.join(REPO_ROOT, 'configs', 'dtl',
+                    'dtl_mlp-bn_1xb64-20e_digits-0-4-to-5-9_quick.py')
+    text = '\n'.join([
+        f'_base_ = [{base!r}]',
+        "custom_imports = dict(imports=['rank_dump'], "
+        'allow_failed_imports=False)',
+        'custom_hooks = [dict(type="RankDumpHook", '
+        f'out_dir={str(tmp_path)!r}, every_epoch=True)]',
+        f'model = dict(source_checkpoint={str(_source_checkpoint(tmp_path))!r},'
+        ' warmup_iters=0)',
+        'train_cfg = dict(max_epochs=2, val_interval=2)',
+        'train_dataloader = dict(dataset=dict(indices=256))',
+    ]) + '\n'
+    ranks = _dist_train(tmp_path, text, 29627)
+    assert ranks[0]['wrapper'] == 'DelegatingDistributedDataParallel'
+    states = _assert_ranks_agree_every_epoch(tmp_path, 2)
+    # 256 target samples / (2 ranks x 64) = 2 steps per epoch
+    assert [int(s['iter_count']) for s in states] == [2, 4]
+    log = open(next((tmp_path / 'work').rglob('*.log'))).read()
+    assert 'loss_gc' in log and 'source_ce' in log

@@ -1,0 +1,6 @@
+# Reproduction, baseline: fine-tuning plus gradient ascent on the source
+# cross-entropy (NegGrad, stopped per mini-batch above a cross-entropy of
+# 5), same schedule and test as DTL.
+_base_ = ['./dtl_mlp-bn_1xb128-5e_fashion-mnist-0-4-to-5-9.py']
+
+model = dict(disposal_loss=dict(_delete_=True, type='NegGradLoss', bound=5.0))

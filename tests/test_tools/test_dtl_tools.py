@@ -1,0 +1,85 @@
+# Copyright (c) mmdl contributors. All rights reserved.
+"""The DTL quick configs through tools/train.py and tools/test.py:
+pre-training the source model, DTL and its baselines from it, and the
+piggyback-learning test (the same number twice for the same seeds)."""
+import json
+import os.path as osp
+
+import pytest
+import torch
+from conftest import REPO_ROOT
+from tool_mains import tool_main
+
+DTL = osp.join(REPO_ROOT, 'configs', 'dtl')
+PRETRAIN = osp.join(DTL, 'pretrain_mlp-bn_1xb64-30e_digits-0-4_quick.py')
+
+
+def _quick(method):
+    return osp.join(DTL, f'{method}_mlp-bn_1xb64-20e_digits-0-4-to-5-9_'
+                    'quick.py')
+
+
+@pytest.fixture(scope='module')
+def source_checkpoint(tmp_path_factory):
+    work = tmp_path_factory.mktemp('pretrain')
+    torch.set_num_threads(1)
+    tool_main('train.py')([
+        PRETRAIN, '--work-dir',
+        str(work), '--cfg-options', 'train_cfg.max_epochs=3',
+        'train_cfg.val_interval=3'
+    ])
+    return str(work / 'epoch_3.pth')
+
+
+def _train(method, work, source_checkpoint, *options):
+    tool_main('train.py')([
+        _quick(method), '--work-dir',
+        str(work), '--cfg-options', 'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=1', f'model.source_checkpoint='
+        f'{source_checkpoint}', *options
+    ])
+    return str(work / 'epoch_1.pth')
+
+
+@pytest.mark.slow
+def test_dtl_train_then_piggyback_test(tmp_path, source_checkpoint):
+    checkpoint = _train('dtl', tmp_path / 'dtl', source_checkpoint)
+    state = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    assert int(state['state_dict']['iter_count']) == 12
+    small = [
+        '--cfg-options', f'model.source_checkpoint={source_checkpoint}',
+        'test_cfg.epochs=2', 'test_cfg.seeds=[0]'
+    ]
+    runs = []
+    for name in ('first', 'second'):
+        work = tmp_path / name
+        metrics = tool_main('test.py')(
+            [_quick('dtl'), checkpoint, '--work-dir',
+             str(work)] + small)
+        runs.append(metrics)
+    first, second = runs
+    assert first == second  # the same seeds give the same numbers
+    for task in ('source', 'downstream'):
+        for mode in ('linear', 'finetune'):
+            for subject in ('model', 'pretrained', 'random'):
+                value = first[f'pl/{task}/{mode}/{subject}']
+                assert 0 <= value <= 100
+            assert f'leakage/{task}/{mode}' in first
+    assert 0 <= first['source/accuracy'] <= 100
+    assert first['accuracy/top1'] > 20  # five target classes
+    saved = json.load(open(next((tmp_path / 'first').rglob(
+        'piggyback.json'))))
+    assert len(saved['jobs']) == 2 * 2 * 3
+    assert saved['protocol']['tasks']['source']['num_train'] == 72
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('method', ['finetune', 'neggrad', 'randlabel'])
+def test_baselines_train(tmp_path, source_checkpoint, method):
+    checkpoint = _train(method, tmp_path, source_checkpoint)
+    log = open(next(tmp_path.rglob('*.log'))).read()
+    expected = dict(finetune='loss_target', neggrad='loss_neg_grad',
+                    randlabel='loss_random_label')[method]
+    assert expected in log and osp.exists(checkpoint)
+    if method == 'finetune':
+        assert 'source_ce' not in log
