@@ -8,7 +8,7 @@ import os.path as osp
 import pytest
 import torch
 from conftest import REPO_ROOT
-from tool_mains import tool_main
+from tool_mains import error_line, tool_main
 
 DTL = osp.join(REPO_ROOT, 'configs', 'dtl')
 PRETRAIN = osp.join(DTL, 'pretrain_mlp-bn_1xb64-30e_digits-0-4_quick.py')
@@ -41,9 +41,15 @@ def _train(method, work, source_checkpoint, *options):
     return str(work / 'epoch_1.pth')
 
 
+@pytest.fixture(scope='module')
+def dtl_checkpoint(tmp_path_factory, source_checkpoint):
+    return _train('dtl', tmp_path_factory.mktemp('dtl'), source_checkpoint)
+
+
 @pytest.mark.slow
-def test_dtl_train_then_piggyback_test(tmp_path, source_checkpoint):
-    checkpoint = _train('dtl', tmp_path / 'dtl', source_checkpoint)
+def test_dtl_train_then_piggyback_test(tmp_path, source_checkpoint,
+                                       dtl_checkpoint):
+    checkpoint = dtl_checkpoint
     state = torch.load(checkpoint, map_location='cpu', weights_only=False)
     assert int(state['state_dict']['iter_count']) == 12
     small = [
@@ -83,3 +89,17 @@ def test_baselines_train(tmp_path, source_checkpoint, method):
     assert expected in log and osp.exists(checkpoint)
     if method == 'finetune':
         assert 'source_ce' not in log
+
+
+@pytest.mark.slow
+def test_bad_piggyback_config_names_the_key(tmp_path, dtl_checkpoint,
+                                            capsys, monkeypatch):
+    checkpoint = dtl_checkpoint
+    line = error_line(capsys, monkeypatch, 'test.py', _quick('dtl'),
+                      checkpoint, '--work-dir', tmp_path / 'test',
+                      '--cfg-options', 'test_cfg.tasks.source.fraction=2')
+    assert 'tasks.source.fraction must be in (0, 1]' in line
+    line = error_line(capsys, monkeypatch, 'test.py', _quick('dtl'),
+                      checkpoint, '--work-dir', tmp_path / 'test',
+                      '--cfg-options', 'test_cfg.modes=[mask]')
+    assert "modes must be some of ('linear', 'finetune')" in line

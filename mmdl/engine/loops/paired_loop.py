@@ -7,6 +7,7 @@ from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
 from mmdl.registry import LOOPS
+from mmdl.utils.config_checks import ConfigError
 
 #: Keys of a data batch that paired batches may not replace.
 RESERVED_KEYS = ('inputs', 'data_samples')
@@ -51,7 +52,7 @@ class CyclingIterator:
             try:
                 return next(self._iterator)
             except StopIteration:
-                raise ValueError('PairedEpochBasedTrainLoop: a paired '
+                raise ConfigError('PairedEpochBasedTrainLoop: a paired '
                                  'dataloader yields no batch') from None
 
 
@@ -66,8 +67,10 @@ class PairedEpochBasedTrainLoop(EpochBasedTrainLoop):
     itself a batch dict, e.g. ``dict(inputs=..., data_samples=...,
     source=dict(inputs=..., data_samples=...))``. The main dataloader
     (``train_dataloader``) sets the epoch length; the paired ones cycle,
-    each with its own sampler, shuffled anew on every pass, and sharded
-    across ranks by their sampler like the main one. This is the paired
+    each with its own sampler, shuffled anew on every pass (sampler epochs
+    that depend only on the training epoch, so resuming at an epoch
+    boundary reproduces the pairing), and sharded across ranks by their
+    sampler like the main one. This is the paired
     loader of disposable transfer learning (target batches paired with
     source batches, :class:`~mmdl.models.DTLClassifier`) and of DARTS-style
     search (weight batches paired with architecture batches).
@@ -106,12 +109,12 @@ class PairedEpochBasedTrainLoop(EpochBasedTrainLoop):
         super().__init__(runner, dataloader, max_epochs, val_begin,
                          val_interval, dynamic_intervals)
         if not isinstance(paired_dataloaders, dict) or not paired_dataloaders:
-            raise ValueError('PairedEpochBasedTrainLoop: paired_dataloaders '
+            raise ConfigError('PairedEpochBasedTrainLoop: paired_dataloaders '
                              'must be a non-empty dict of name to '
                              'dataloader (config)')
         clash = sorted(set(paired_dataloaders) & set(RESERVED_KEYS))
         if clash:
-            raise ValueError(f'PairedEpochBasedTrainLoop: paired_dataloaders '
+            raise ConfigError(f'PairedEpochBasedTrainLoop: paired_dataloaders '
                              f'may not be named {clash}: the main batch uses '
                              f'{list(RESERVED_KEYS)}')
         randomness = getattr(runner, 'randomness_cfg', None) or {}
@@ -127,17 +130,26 @@ class PairedEpochBasedTrainLoop(EpochBasedTrainLoop):
 
     def paired_batches(self) -> Dict[str, Sequence[dict]]:
         """The next batch of every paired dataloader."""
-        if self._paired is None:
-            self._paired = {
-                name: CyclingIterator(loader, self._epoch)
-                for name, loader in self.paired_dataloaders.items()
-            }
         return {name: next(it) for name, it in self._paired.items()}
+
+    def _start_paired(self) -> None:
+        """New paired iterators for epoch ``self._epoch``: a paired
+        dataloader of ``n`` batches starts at sampler epoch
+        ``epoch * ceil(len(main) / n)``, so every training epoch draws its
+        own orders and a run resumed at an epoch boundary pairs the same
+        batches as an uninterrupted one."""
+        steps = len(self.dataloader)
+        self._paired = {}
+        for name, loader in self.paired_dataloaders.items():
+            passes = -(-steps // max(len(loader), 1))
+            self._paired[name] = CyclingIterator(loader,
+                                                 self._epoch * passes)
 
     def run_epoch(self) -> None:
         """Iterate one epoch of the main dataloader, pairing each batch."""
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
+        self._start_paired()
         for idx, data_batch in enumerate(self.dataloader):
             if not isinstance(data_batch, dict):
                 raise TypeError('PairedEpochBasedTrainLoop: the main '

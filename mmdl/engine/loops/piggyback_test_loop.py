@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 from mmdl.evaluation.piggyback import (PL_MODES, PiggybackTask, accuracy,
                                        piggyback_accuracy, subset, summarise)
 from mmdl.registry import DATASETS, LOOPS
+from mmdl.utils.config_checks import ConfigError
 
 #: Feature extractors PL accuracy is measured on: the tested model and the
 #: references.
@@ -101,21 +102,21 @@ class PiggybackTestLoop(TestLoop):
         super().__init__(runner, dataloader, evaluator, fp16)
         name = 'PiggybackTestLoop'
         if not isinstance(tasks, dict) or not tasks:
-            raise ValueError(f'{name}: tasks must be a non-empty dict of name '
+            raise ConfigError(f'{name}: tasks must be a non-empty dict of name '
                              'to dict(train=..., test=..., num_classes=...)')
         bad = [m for m in modes if m not in PL_MODES]
         if bad or not modes:
-            raise ValueError(f'{name}: modes must be some of {PL_MODES}, got '
+            raise ConfigError(f'{name}: modes must be some of {PL_MODES}, got '
                              f'{list(modes)}')
         bad = [r for r in references if r not in SUBJECTS[1:]]
         if bad:
-            raise ValueError(f'{name}: references must be some of '
+            raise ConfigError(f'{name}: references must be some of '
                              f'{SUBJECTS[1:]}, got {list(references)}')
         if source_task is not None and source_task not in tasks:
-            raise KeyError(f'{name}: source_task={source_task!r} is not one '
+            raise ConfigError(f'{name}: source_task={source_task!r} is not one '
                            f'of the tasks {sorted(tasks)}')
         if epochs < 1 or not seeds:
-            raise ValueError(f'{name}: needs epochs >= 1 and at least one '
+            raise ConfigError(f'{name}: needs epochs >= 1 and at least one '
                              f'seed, got epochs={epochs}, seeds={seeds}')
         self.task_cfgs = tasks
         self.source_task = source_task
@@ -133,19 +134,19 @@ class PiggybackTestLoop(TestLoop):
         where = f'PiggybackTestLoop: tasks.{name}'
         for key in ('train', 'test', 'num_classes'):
             if key not in cfg:
-                raise KeyError(f'{where} needs {key!r}')
+                raise ConfigError(f'{where} needs {key!r}')
         for part in ('train', 'test'):
             if 'dataset' not in cfg[part]:
-                raise KeyError(f'{where}.{part} needs a dataset config')
+                raise ConfigError(f'{where}.{part} needs a dataset config')
         fraction = float(cfg.get('fraction', 1.0))
         if not 0 < fraction <= 1:
-            raise ValueError(f'{where}.fraction must be in (0, 1], got '
+            raise ConfigError(f'{where}.fraction must be in (0, 1], got '
                              f'{fraction}')
         train_cfg, test_cfg = cfg['train'], cfg['test']
         collate = train_cfg.get('collate_fn', dict(type='pseudo_collate'))
         collate_fn = FUNCTIONS.get(collate['type'])
         if collate_fn is None:
-            raise KeyError(f"{where}.train.collate_fn: unknown function "
+            raise ConfigError(f"{where}.train.collate_fn: unknown function "
                            f"{collate['type']!r}")
         return PiggybackTask(
             name=name,

@@ -77,12 +77,22 @@ def test_every_batch_is_paired_and_paired_loaders_cycle(tmp_path):
     assert [s['data_samples'] for s in seen] == [[0, 1], [2, 3], [4, 5]] * 2
     source = [i for s in seen for i in s['source']]
     assert len(source) == 12
-    # every pass over the paired loader covers its 4 samples once
-    for start in range(0, 12, 4):
-        assert sorted(source[start:start + 4]) == [100, 101, 102, 103]
-    # passes are reshuffled (sampler epochs 0, 1, 2)
-    orders = {tuple(source[s:s + 4]) for s in range(0, 12, 4)}
-    assert len(orders) > 1
+    # epoch e restarts the paired loader at sampler epoch 2 e (2 passes of
+    # 2 batches cover its 3 steps), so it pairs the same batches as a run
+    # resumed at that epoch: epoch 0 is pass 0 and half of pass 1, epoch 1
+    # pass 2 and half of pass 3
+    sampler = runner.train_loop.paired_dataloaders['source'].sampler
+    for start, epoch in ((0, 0), (4, 1), (6, 2), (10, 3)):
+        sampler.set_epoch(epoch)
+        order = [100 + i for i in sampler]
+        length = 4 if start in (0, 6) else 2
+        assert source[start:start + length] == order[:length]
+    assert sorted(source[0:4]) == sorted(source[6:10]) == [100, 101, 102, 103]
+    orders = set()
+    for epoch in range(4):
+        sampler.set_epoch(epoch)
+        orders.add(tuple(sampler))
+    assert len(orders) > 1  # reshuffled from pass to pass
 
 
 def test_bad_paired_dataloaders(tmp_path):
