@@ -103,3 +103,41 @@ def test_bad_piggyback_config_names_the_key(tmp_path, dtl_checkpoint,
                       checkpoint, '--work-dir', tmp_path / 'test',
                       '--cfg-options', 'test_cfg.modes=[mask]')
     assert "modes must be some of ('linear', 'finetune')" in line
+
+
+@pytest.mark.slow
+def test_resume_reproduces_the_uninterrupted_run(tmp_path,
+                                                 source_checkpoint):
+    """A DTL run resumed at epoch 1 ends with the weights of the straight
+    run: the warm-up counter is in the checkpoint and the paired source
+    loader pairs the same batches."""
+    options = [
+        'train_cfg.max_epochs=2', 'train_cfg.val_interval=2',
+        f'model.source_checkpoint={source_checkpoint}', 'model.warmup_iters=20',
+        # 15 source batches per pass against 12 target batches per epoch:
+        # an epoch ends inside a pass of the source loader
+        'train_cfg.paired_dataloaders.source.batch_size=48'
+    ]
+    straight = tmp_path / 'straight'
+    tool_main('train.py')([
+        _quick('dtl'), '--work-dir',
+        str(straight), '--cfg-options', *options
+    ])
+    resumed = tmp_path / 'resumed'
+    resumed.mkdir()
+    first = resumed / 'epoch_1.pth'
+    first.write_bytes((straight / 'epoch_1.pth').read_bytes())
+    tool_main('train.py')([
+        _quick('dtl'), '--work-dir',
+        str(resumed), '--resume',
+        str(first), '--cfg-options', *options
+    ])
+
+    def weights(path):
+        return torch.load(path, map_location='cpu',
+                          weights_only=False)['state_dict']
+
+    a, b = weights(straight / 'epoch_2.pth'), weights(resumed / 'epoch_2.pth')
+    assert int(a['iter_count']) == 24
+    for key, value in a.items():
+        assert torch.equal(value, b[key]), key
