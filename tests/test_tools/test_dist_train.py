@@ -209,3 +209,31 @@ def test_dist_train_dtl_gc_step(tmp_path):
     assert [int(s['iter_count']) for s in states] == [2, 4]
     log = open(next((tmp_path / 'work').rglob('*.log'))).read()
     assert 'loss_gc' in log and 'source_ce' in log
+
+    # the piggyback-learning test spreads its retraining jobs over the
+    # ranks and gathers them: the single-process numbers (1 thread each)
+    checkpoint = str(tmp_path / 'work' / 'epoch_2.pth')
+    small = [
+        '--cfg-options', 'test_cfg.epochs=1', 'test_cfg.seeds=[0,1]',
+        'test_cfg.modes=[finetune]', 'test_cfg.references=[random]'
+    ]
+
+    def pl_numbers(result):
+        assert result.returncode == 0, result.stderr[-4000:]
+        found = dict(re.findall(r'(pl/[a-z/]+): ([\d.]+)',
+                                result.stdout + result.stderr))
+        assert len(found) == 4, found  # 2 tasks x (model, random)
+        return found
+
+    single = pl_numbers(
+        python_tool('test.py', base, checkpoint, '--threads', '1',
+                    '--work-dir', tmp_path / 'single', *small))
+    dist = pl_numbers(
+        run_tool([
+            'bash',
+            osp.join(REPO_ROOT, 'tools', 'dist_test.sh'), base, checkpoint,
+            '2', '--work-dir',
+            str(tmp_path / 'dist'), *small
+        ],
+                 env=_env(29629)))
+    assert dist == single
