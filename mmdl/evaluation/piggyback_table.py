@@ -4,6 +4,7 @@ files written by :class:`~mmdl.engine.loops.PiggybackTestLoop`), one row
 per method, one run per seed."""
 import glob
 import json
+import math
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -85,6 +86,12 @@ def reference_rows(runs: Sequence[dict]) -> Dict[str, Dict[str, float]]:
 def _cell(values: List[float], digits: int) -> str:
     if not values:
         return '-'
+    defined = [v for v in values if not math.isnan(v)]
+    if len(defined) < len(values):  # a leakage with equal references
+        undefined = len(values) - len(defined)
+        if not defined:
+            return 'undefined'
+        return f'{_cell(defined, digits)} ({undefined} undefined)'
     mean, std = mean_std(values)
     if len(values) == 1:
         return f'{mean:.{digits}f}'
@@ -105,6 +112,8 @@ def make_table(groups: Dict[str, Sequence[dict]],
 
     Returns:
         tuple[str, dict]: The table and ``label -> key -> list of values``.
+        A leakage is undefined (NaN) for a seed whose two references are
+        equal; cells average the defined values and count the others.
     """
     everything = [run for runs in groups.values() for run in runs]
     references = _references(everything)

@@ -44,6 +44,16 @@ def test_table_means_and_borrowed_references(tmp_path):
     assert '65.00 ± 7.07' in text
 
 
+def test_undefined_leakage_is_counted(tmp_path):
+    pairs = [
+        'ft=' + _write(tmp_path, f'ft{seed}', _run(
+            seed, 80.0, 96.0, dict(pretrained=90.0, random=r)))
+        for seed, r in ((0, 90.0), (1, 70.0))
+    ]
+    text, data = make_table(load_groups(pairs))
+    assert '0.500 (1 undefined)' in text
+
+
 def test_missing_runs_and_bad_pairs(tmp_path):
     with pytest.raises(FileNotFoundError, match='piggyback.json'):
         latest_run(str(tmp_path))
