@@ -12,8 +12,10 @@
 # disposal_weight L (the lambda sweep). The fine-tuning runs also test the
 # pre-trained and random references, which depend on the PL seed only; the
 # table takes every run's leakage from them. Then one mean ± std table.
+# PL_EPOCHS=E tests the same checkpoints with an E-epoch retraining budget
+# instead of the config's (results in <work_dir>/pl_epochs<E>).
 # Usage: [SETTING=digits] [METHODS="finetune dtl neggrad randlabel"] \
-#        [SEEDS="0 1 2"] [THREADS=1] [TABLE=1] \
+#        [SEEDS="0 1 2"] [THREADS=1] [PL_EPOCHS=E] [TABLE=1] \
 #        bash tools/misc/run_dtl.sh [WORK_ROOT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -63,13 +65,20 @@ for seed in $SEEDS; do
         fi
         references="[pretrained,random]"
         [ "$method" = finetune ] || references="[]"
-        if ! ls "$work_dir"/*/piggyback.json > /dev/null 2>&1; then
-            $PY tools/test.py "$config" "$work_dir/epoch_$EPOCHS.pth" \
-                --work-dir "$work_dir" --threads "$THREADS" --cfg-options \
-                model.source_checkpoint="$SOURCE" "test_cfg.seeds=[$seed]" \
-                "test_cfg.references=$references" "${options[@]}" > /dev/null
+        test_dir=$work_dir
+        budget=()
+        if [ -n "${PL_EPOCHS:-}" ]; then
+            test_dir=$work_dir/pl_epochs$PL_EPOCHS
+            budget+=("test_cfg.epochs=$PL_EPOCHS")
         fi
-        RUNS+=("$method=$work_dir")
+        if ! ls "$test_dir"/*/piggyback.json > /dev/null 2>&1; then
+            $PY tools/test.py "$config" "$work_dir/epoch_$EPOCHS.pth" \
+                --work-dir "$test_dir" --threads "$THREADS" --cfg-options \
+                model.source_checkpoint="$SOURCE" "test_cfg.seeds=[$seed]" \
+                "test_cfg.references=$references" "${options[@]}" \
+                "${budget[@]}" > /dev/null
+        fi
+        RUNS+=("$method=$test_dir")
     done
 done
 if [ "${TABLE:-1}" = 1 ]; then
