@@ -10,6 +10,8 @@ import torch
 from conftest import REPO_ROOT
 from tool_mains import error_line, tool_main
 
+from mmdl.engine.runner.checkpoint import load_checkpoint_file
+
 DTL = osp.join(REPO_ROOT, 'configs', 'dtl')
 PRETRAIN = osp.join(DTL, 'pretrain_mlp-bn_1xb64-30e_digits-0-4_quick.py')
 
@@ -50,7 +52,7 @@ def dtl_checkpoint(tmp_path_factory, source_checkpoint):
 def test_dtl_train_then_piggyback_test(tmp_path, source_checkpoint,
                                        dtl_checkpoint):
     checkpoint = dtl_checkpoint
-    state = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    state = load_checkpoint_file(checkpoint, map_location='cpu')
     assert int(state['state_dict']['iter_count']) == 12
     small = [
         '--cfg-options', f'model.source_checkpoint={source_checkpoint}',
@@ -134,8 +136,8 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path,
     ])
 
     def weights(path):
-        return torch.load(path, map_location='cpu',
-                          weights_only=False)['state_dict']
+        return load_checkpoint_file(str(path),
+                                    map_location='cpu')['state_dict']
 
     a, b = weights(straight / 'epoch_2.pth'), weights(resumed / 'epoch_2.pth')
     assert int(a['iter_count']) == 24

@@ -3,11 +3,11 @@
 from typing import Dict, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmdl.registry import MODELS
-from .base_disposal_loss import BaseDisposalLoss
-from .gc_loss import SourcePasses
+from .base_disposal_loss import BaseDisposalLoss, source_logits
 
 
 @MODELS.register_module()
@@ -43,8 +43,10 @@ class NegGradLoss(BaseDisposalLoss):
                 norm: str = 'train') -> Dict[str, Tensor]:
         """``loss_neg_grad`` and ``source_ce`` (detached)."""
         self.check_batches('NegGradLoss', inputs, targets, 1)
-        passes = SourcePasses(model, inputs, targets, norm)
-        losses = torch.stack([passes(k) for k in range(len(passes))])
+        losses = torch.stack([
+            F.cross_entropy(source_logits(model, x, norm), y)
+            for x, y in zip(inputs, targets)
+        ])
         ascent = losses if self.bound is None else losses.clamp(
             max=self.bound)
         return dict(

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from mmdl.models.losses.base_disposal_loss import NORM_MODES
 from mmdl.registry import MODELS
+from ..builder import build_classifier
 from .feature_extractor import FeatureExtractor, SourceNetwork
 
 SOURCE_HEAD_INITS = ('pretrained', 'random')
@@ -104,13 +105,8 @@ class DTLClassifier(BaseModel):
                  source_checkpoint: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        self._classifier_cfg = None
-        if isinstance(classifier, dict):
-            classifier = dict(classifier)
-            if data_preprocessor is not None:
-                classifier.setdefault('data_preprocessor', data_preprocessor)
-            self._classifier_cfg = copy.deepcopy(classifier)
-            classifier = MODELS.build(classifier)
+        self._classifier_cfg, classifier = build_classifier(
+            classifier, data_preprocessor)
         super().__init__(
             data_preprocessor=classifier.data_preprocessor, init_cfg=init_cfg)
         if source_bn not in NORM_MODES:
@@ -148,6 +144,7 @@ class DTLClassifier(BaseModel):
         self.source_checkpoint = source_checkpoint
         #: Training steps taken (drives the warm-up; kept in checkpoints).
         self.register_buffer('iter_count', torch.tensor(0, dtype=torch.long))
+        self._source_cache: Optional[Tuple[str, Dict[str, Tensor]]] = None
 
     # ------------------------------------------------------------------
     # weights
@@ -161,7 +158,7 @@ class DTLClassifier(BaseModel):
             return
         from mmengine.logging import print_log
         state = self._source_state()
-        missing, unexpected = self._load_extractor(self.classifier, state)
+        unexpected = self._load_extractor(self.classifier, state)
         loaded_head = 'not loaded (source_head_init=random)'
         if self.source_head_init == 'pretrained':
             head = {
@@ -172,24 +169,36 @@ class DTLClassifier(BaseModel):
             loaded_head = f'{len(head)} tensors'
         print_log(
             f'DTLClassifier: feature extractor loaded from '
-            f'{self.source_checkpoint} ({len(missing)} key(s) missing, '
-            f'{len(unexpected)} unused); source head: {loaded_head}',
+            f'{self.source_checkpoint} ({len(unexpected)} key(s) unused); '
+            f'source head: {loaded_head}',
             logger='current')
 
     def _source_state(self) -> Dict[str, Tensor]:
+        """The source checkpoint's state dict, read once (the piggyback
+        test asks for the pre-trained extractor once per job)."""
         from mmdl.engine.runner.checkpoint import load_checkpoint_file
         if self.source_checkpoint is None:
             raise ValueError('DTLClassifier: the pre-trained weights need '
                              'source_checkpoint (the pre-training run\'s '
                              'checkpoint)')
-        checkpoint = load_checkpoint_file(
-            self.source_checkpoint, map_location='cpu')
-        return _strip_module(checkpoint.get('state_dict', checkpoint))
+        cached = self._source_cache
+        if cached is None or cached[0] != self.source_checkpoint:
+            checkpoint = load_checkpoint_file(
+                self.source_checkpoint, map_location='cpu')
+            state = _strip_module(checkpoint.get('state_dict', checkpoint))
+            self._source_cache = cached = (self.source_checkpoint, state)
+        return cached[1]
 
     @staticmethod
     def _load_extractor(classifier: nn.Module,
-                        state: Dict[str, Tensor]) -> Tuple[List, List]:
-        """Load the ``backbone.*`` and ``neck.*`` entries of ``state``."""
+                        state: Dict[str, Tensor]) -> List[str]:
+        """Load the ``backbone.*`` and ``neck.*`` entries of ``state``;
+        return the keys the classifier does not have.
+
+        Raises:
+            KeyError: ``state`` has no backbone, or lacks some of the
+                classifier's feature-extractor keys.
+        """
         part = {
             k: v
             for k, v in state.items()
@@ -208,7 +217,7 @@ class DTLClassifier(BaseModel):
             raise KeyError(f'DTLClassifier: the source checkpoint lacks '
                            f'{len(missing)} feature-extractor key(s), e.g. '
                            f'{missing[0]!r}')
-        return missing, unexpected
+        return unexpected
 
     # ------------------------------------------------------------------
     # accessors

@@ -14,6 +14,7 @@ from mmdl.continual.bn_merge import (bn_input_moments, moments_to_mean_var,
                                      reparameterise_bn)
 from mmdl.continual.distillation import soft_target_kl
 from mmdl.registry import MODELS
+from ..builder import build_classifier
 from .combination import (COMBINED_PARTS, MODES, ResidualCombination,
                           UnitSpec, combine_classifier)
 from .merge import (classifier_plain_state_dict, merged_parameters,
@@ -132,12 +133,7 @@ class ResCLWrapper(BaseModel):
                  source_checkpoint: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if isinstance(classifier, dict):
-            classifier = dict(classifier)
-            if data_preprocessor is not None:
-                classifier.setdefault('data_preprocessor', data_preprocessor)
-            classifier = MODELS.build(classifier)
-        network = classifier
+        _, network = build_classifier(classifier, data_preprocessor)
         super().__init__(
             data_preprocessor=network.data_preprocessor, init_cfg=init_cfg)
         if soft_targets not in ('recorded', 'online'):
