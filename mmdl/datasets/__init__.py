@@ -6,10 +6,11 @@ from .continual import (PermutedDigits, PermutedFashionMNIST, PermutedMNIST,
                         SplitMNIST, TaskDataset)
 from .digits import DigitsDataset
 from .tiny_imagenet import TinyImageNet
+from .transforms import ClippedCutout
 
 __all__ = [
     'CIFAR10', 'CIFAR100', 'DigitsDataset', 'TinyImageNet', 'PermutedDigits',
     'PermutedMNIST', 'PermutedFashionMNIST', 'RotatedMNIST', 'RotatedDigits',
     'SplitCIFAR10', 'SplitCIFAR100', 'SplitDigits', 'SplitMNIST',
-    'SplitFashionMNIST', 'TaskDataset'
+    'SplitFashionMNIST', 'TaskDataset', 'ClippedCutout'
 ]

@@ -1,4 +1,5 @@
 # Copyright (c) mmdl contributors. All rights reserved.
+from .darts_backbone import DARTSBackbone
 from .mlp import MLP
 from .plugged_backbone import PluggedBackbone
 from .preact_resnet import (BasePreActResNet, PreActBasicBlock,
@@ -7,6 +8,7 @@ from .preact_resnet import (BasePreActResNet, PreActBasicBlock,
 from .wide_resnet import WideResNet
 
 __all__ = [
-    'MLP', 'PluggedBackbone', 'BasePreActResNet', 'PreActBasicBlock',
-    'PreActBottleneck', 'PreActResNet', 'PreActResNetImageNet', 'WideResNet'
+    'DARTSBackbone', 'MLP', 'PluggedBackbone', 'BasePreActResNet',
+    'PreActBasicBlock', 'PreActBottleneck', 'PreActResNet',
+    'PreActResNetImageNet', 'WideResNet'
 ]

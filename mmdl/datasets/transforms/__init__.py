@@ -1,0 +1,4 @@
+# Copyright (c) mmdl contributors. All rights reserved.
+from .cutout import ClippedCutout
+
+__all__ = ['ClippedCutout']
