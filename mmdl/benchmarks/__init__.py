@@ -9,7 +9,11 @@ harness of :mod:`mmdl.utils.benchmark` and returns a JSON-ready dict with a
   penalties of :mod:`mmdl.continual`, against peer libraries and bare
   matrix products;
 * :mod:`mmdl.benchmarks.non_local`: :class:`~mmdl.models.ScaledNonLocal2d`
-  against mmcv's ``NonLocal2d`` and against the layers both blocks need.
+  against mmcv's ``NonLocal2d`` and against the layers both blocks need;
+* :mod:`mmdl.benchmarks.gcloss` and :mod:`mmdl.benchmarks.rescl`: a DTL
+  step against fine-tuning, ResCL's merged network against the original;
+* :mod:`mmdl.benchmarks.nas`: single-edge (EDAS) search steps against
+  DARTS, and the derivation gap of each.
 
 The modules are not imported here, so that ``import mmdl.benchmarks`` stays
 cheap and the optional peer libraries are only looked for when asked.

@@ -118,3 +118,45 @@ def test_gcloss_cli_writes_json(tmp_path):
     assert summary['peak_memory_ratio'] > 1
     with pytest.raises(SystemExit):
         gcloss.main(['--num-source-batches', '1'])
+
+
+def test_nas_cli_writes_json(tmp_path):
+    nas = _load('benchmark_nas')
+    path = tmp_path / 'nas.json'
+    threads = torch.get_num_threads()
+    result = nas.main([
+        '--layers', '3', '--channels', '4', '--batch', '4', '--size', '8',
+        '--repeats', '1', '--warmup', '0', '--threads', '1', '--deep-layers',
+        '4', '--gap-epochs', '1', '--gap-cfg-options', 'model.classifier.backbone.num_layers=3',
+        'model.classifier.backbone.base_channels=4',
+        'model.classifier.head.in_channels=64',
+        'train_dataloader.dataset.indices=64',
+        'train_cfg.paired_dataloaders.arch.dataset.indices=-64',
+        'val_dataloader.dataset.indices=-64', '--json',
+        str(path)
+    ])
+    assert torch.get_num_threads() == threads
+    summary = json.loads(path.read_text())['summary']
+    assert set(summary['targets']) == {
+        'time_ratio', 'memory_ratio', 'derivation_gap_single_edge'
+    }
+    for key in ('time_ratio', 'memory_ratio', 'worst_case_time_ratio',
+                'worst_case_memory_ratio', 'deep_time_ratio',
+                'deep_memory_ratio'):
+        assert summary[key] > 0
+    # a deeper single-edge network needs more memory than a shallower one
+    assert summary['deep_memory_ratio'] > summary['memory_ratio']
+    # clamping is derivation: no gap in single-edge mode
+    assert summary['derivation_gap_single_edge'] == 0.0
+    assert summary['met']['derivation_gap_single_edge']
+    gaps = result['derivation']
+    assert 'derivation_gap_darts_bn_recalibrated' in summary
+    assert gaps['darts']['gap_bn_recalibrated'] == pytest.approx(
+        gaps['darts']['one_shot'] - gaps['darts']['derived_bn_recalibrated'])
+    assert gaps['darts']['gap'] == pytest.approx(
+        gaps['darts']['one_shot'] - gaps['darts']['derived'])
+    assert result['config']['worst_case_clamped_ops'] == ['sep_conv_5x5']
+    assert result['config']['gap_cfg_options'][
+        'model.classifier.backbone.num_layers'] == 3
+    with pytest.raises(SystemExit):
+        nas.main(['--gap-epochs', '-1'])
