@@ -13,9 +13,9 @@ from mmdl.engine.runner.state_match import check_checkpoint_fits
 from mmdl.utils import check_cfg_options, check_checkpoint, check_config
 from mmdl.utils.cli import (CfgOptionsAction, add_launcher_args,
                             add_runtime_args, apply_runtime_args,
-                            build_runner, export_local_rank, friendly_errors,
-                            load_config, set_continual_test_cfg,
-                            set_dataloader_defaults)
+                            build_runner, destroy_process_group,
+                            export_local_rank, friendly_errors, load_config,
+                            set_continual_test_cfg, set_dataloader_defaults)
 
 
 def parse_args(argv=None):
@@ -115,6 +115,7 @@ def main(argv=None):
                 DumpResults(out_file_path=args.out))
 
         metrics = runner.test()
+        destroy_process_group()
 
         if args.out and args.out_item == 'metrics':
             mmengine.dump(metrics, args.out)

@@ -12,8 +12,9 @@ from mmdl.utils import (ConfigError, check_cfg_options, check_checkpoint,
                         check_config)
 from mmdl.utils.cli import (CfgOptionsAction, add_launcher_args,
                             add_runtime_args, apply_runtime_args,
-                            build_runner, export_local_rank, friendly_errors,
-                            load_config, set_dataloader_defaults)
+                            build_runner, destroy_process_group,
+                            export_local_rank, friendly_errors, load_config,
+                            set_dataloader_defaults)
 
 
 def parse_args(argv=None):
@@ -142,6 +143,7 @@ def main(argv=None):
         check_checkpoint_fits(cfg)
         runner = build_runner(cfg)
         runner.train()
+        destroy_process_group()
 
 
 if __name__ == '__main__':

@@ -94,6 +94,21 @@ def build_runner(cfg: Config):
     return MMDLRunner.from_cfg(cfg)
 
 
+def destroy_process_group() -> None:
+    """Tear down the default process group of a distributed run, if one
+    was initialised (nothing otherwise).
+
+    mmengine's runner never does it. A process that exits with a live gloo
+    group can abort while the interpreter finalises (SIGABRT, "terminate
+    called without an active exception": gloo's worker threads still hold
+    tensors; pytorch/pytorch#190489), failing a run that had finished, so
+    ``tools/train.py`` and ``tools/test.py`` call this at the end.
+    """
+    import torch.distributed as torch_dist
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
+
+
 def load_config(path: str) -> Config:
     """Load a config file, with a one-line error when it does not exist.
 
