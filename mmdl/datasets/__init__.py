@@ -5,12 +5,16 @@ from .continual import (PermutedDigits, PermutedFashionMNIST, PermutedMNIST,
                         SplitCIFAR100, SplitDigits, SplitFashionMNIST,
                         SplitMNIST, TaskDataset)
 from .digits import DigitsDataset
+from .face import (BinVerificationDataset, IJBDataset, MXFaceDataset,
+                   RecordIOError, RecordIOReader, RecordIOWriter)
 from .tiny_imagenet import TinyImageNet
-from .transforms import ClippedCutout
+from .transforms import ClippedCutout, FaceAlign
 
 __all__ = [
     'CIFAR10', 'CIFAR100', 'DigitsDataset', 'TinyImageNet', 'PermutedDigits',
     'PermutedMNIST', 'PermutedFashionMNIST', 'RotatedMNIST', 'RotatedDigits',
     'SplitCIFAR10', 'SplitCIFAR100', 'SplitDigits', 'SplitMNIST',
-    'SplitFashionMNIST', 'TaskDataset', 'ClippedCutout'
+    'SplitFashionMNIST', 'TaskDataset', 'ClippedCutout', 'MXFaceDataset',
+    'RecordIOReader', 'RecordIOWriter', 'RecordIOError',
+    'BinVerificationDataset', 'IJBDataset', 'FaceAlign'
 ]

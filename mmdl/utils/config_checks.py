@@ -107,7 +107,8 @@ def _iter_datasets(cfg: Any, path: str) -> Iterator[Tuple[str, Mapping]]:
 def check_data_roots(cfg: Mapping,
                      keys: Sequence[str] = DATALOADER_KEYS) -> None:
     """Check that every local ``data_root`` of the dataloaders' datasets is
-    an existing directory.
+    an existing directory (unless the dataset has a ``prepare`` step that
+    writes it on first use).
 
     Args:
         cfg (Mapping): The config.
@@ -126,6 +127,8 @@ def check_data_roots(cfg: Mapping,
         for path, dataset in _iter_datasets(loader['dataset'],
                                             f'{key}.dataset'):
             root = dataset.get('data_root')
+            if dataset.get('prepare') is not None:
+                continue
             if (isinstance(root, str) and root and '://' not in root
                     and not osp.isdir(osp.expanduser(root))):
                 raise ConfigError(

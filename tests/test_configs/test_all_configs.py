@@ -96,6 +96,7 @@ KEY_KINDS = dict(
     sampler=('DATA_SAMPLERS', ),
     batch_sampler=('DATA_SAMPLERS', ),
     collate_fn=('FUNCTIONS', ),
+    prepare=('FUNCTIONS', ),
     val_evaluator=('METRICS', 'EVALUATORS'),
     test_evaluator=('METRICS', 'EVALUATORS'),
     optim_wrapper=('OPTIM_WRAPPERS', ),

@@ -1,4 +1,5 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 from .cutout import ClippedCutout
+from .face_align import FaceAlign
 
-__all__ = ['ClippedCutout']
+__all__ = ['ClippedCutout', 'FaceAlign']
