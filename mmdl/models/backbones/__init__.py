@@ -1,5 +1,6 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 from .darts_backbone import DARTSBackbone
+from .iresnet import IBasicBlock, IResNet
 from .mlp import MLP
 from .plugged_backbone import PluggedBackbone
 from .preact_resnet import (BasePreActResNet, PreActBasicBlock,
@@ -8,7 +9,7 @@ from .preact_resnet import (BasePreActResNet, PreActBasicBlock,
 from .wide_resnet import WideResNet
 
 __all__ = [
-    'DARTSBackbone', 'MLP', 'PluggedBackbone', 'BasePreActResNet',
-    'PreActBasicBlock', 'PreActBottleneck', 'PreActResNet',
+    'DARTSBackbone', 'IBasicBlock', 'IResNet', 'MLP', 'PluggedBackbone',
+    'BasePreActResNet', 'PreActBasicBlock', 'PreActBottleneck', 'PreActResNet',
     'PreActResNetImageNet', 'WideResNet'
 ]

@@ -1,4 +1,5 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 from .continual_classifier import ContinualImageClassifier
+from .face_recognizer import FaceRecognizer
 
-__all__ = ['ContinualImageClassifier']
+__all__ = ['ContinualImageClassifier', 'FaceRecognizer']

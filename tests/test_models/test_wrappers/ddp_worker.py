@@ -16,6 +16,7 @@ from torch import nn
 
 from mmdl.models.wrappers import (DelegatingDistributedDataParallel,
                                   average_gradients)
+from mmdl.utils.cli import destroy_process_group
 
 
 class TwoStepModel(BaseModel):
@@ -126,7 +127,8 @@ def main():
     check_unused_parameter(rank)
     with open(os.path.join(sys.argv[1], f'rank{rank}'), 'w') as f:
         f.write('ok')
-    dist.destroy_process_group()
+    # a barrier first, so that no rank exits with collectives in flight
+    destroy_process_group()
 
 
 if __name__ == '__main__':
