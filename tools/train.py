@@ -17,6 +17,15 @@ from mmdl.utils.cli import (CfgOptionsAction, add_launcher_args,
                             set_dataloader_defaults)
 
 
+#: Optimiser wrappers and their mixed-precision counterparts (``--amp``).
+AMP_WRAPPERS = {
+    'OptimWrapper': 'AmpOptimWrapper',
+    'AmpOptimWrapper': 'AmpOptimWrapper',
+    'SelectiveClipOptimWrapper': 'SelectiveClipAmpOptimWrapper',
+    'SelectiveClipAmpOptimWrapper': 'SelectiveClipAmpOptimWrapper',
+}
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
@@ -98,10 +107,11 @@ def merge_args(cfg, args):
                               "(mmengine's AmpOptimWrapper); this machine "
                               'has no CUDA device')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        assert optim_wrapper in ['OptimWrapper', 'AmpOptimWrapper'], \
-            '`--amp` is not supported custom optimizer wrapper type ' \
-            f'`{optim_wrapper}.'
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        if optim_wrapper not in AMP_WRAPPERS:
+            raise ConfigError(f'--amp: optim_wrapper.type {optim_wrapper!r} '
+                              'has no mixed-precision counterpart; expected '
+                              f'one of {sorted(AMP_WRAPPERS)}')
+        cfg.optim_wrapper.type = AMP_WRAPPERS[optim_wrapper]
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     # resume training

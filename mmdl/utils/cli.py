@@ -102,10 +102,13 @@ def destroy_process_group() -> None:
     group can abort while the interpreter finalises (SIGABRT, "terminate
     called without an active exception": gloo's worker threads still hold
     tensors; pytorch/pytorch#190489), failing a run that had finished, so
-    ``tools/train.py`` and ``tools/test.py`` call this at the end.
+    ``tools/train.py`` and ``tools/test.py`` call this at the end, after a
+    barrier that lets every rank finish its collectives first.
     """
     import torch.distributed as torch_dist
     if torch_dist.is_available() and torch_dist.is_initialized():
+        # every rank has finished its collectives before any tears down
+        torch_dist.barrier()
         torch_dist.destroy_process_group()
 
 

@@ -22,6 +22,8 @@ from mmdl.engine.loops import TaskSequenceTrainLoop
 from mmdl.registry import MODEL_WRAPPERS, RUNNERS
 from mmdl.utils.config_checks import ConfigError
 from .checkpoint import find_latest_checkpoint, message_hub_to_plain
+from .sharded_state import (full_shapes, gather_checkpoint_state,
+                            put_full_state, slice_optimizer_state)
 from .state_match import (FINGERPRINT_KEY, CheckpointMismatchError,
                           checkpoint_state_dict, compare_state_dicts,
                           model_fingerprint)
@@ -219,27 +221,49 @@ class MMDLRunner(Runner):
             checkpoint = kwargs['checkpoint']
             checkpoint['message_hub'] = message_hub_to_plain(
                 checkpoint['message_hub'])
+            put_full_state(checkpoint, getattr(self, '_gathered_state', {}))
 
-    @master_only
-    def save_checkpoint(self,
-                        out_dir: str,
-                        filename: str,
-                        file_client_args: Optional[dict] = None,
-                        save_optimizer: bool = True,
-                        save_param_scheduler: bool = True,
-                        meta: Optional[dict] = None,
-                        by_epoch: bool = True,
-                        backend_args: Optional[dict] = None) -> None:
+    def save_checkpoint(self, out_dir: str, filename: str, *args,
+                        **kwargs) -> None:
         """Save a checkpoint; atomically (temporary file, then rename) for
         local directories. ``meta`` gains the model fingerprint and, for a
         task sequence, the loop's :meth:`checkpoint_meta`.
 
+        Called on every rank (mmengine's checkpoint hook does): parameters
+        sharded across ranks and their optimiser state are gathered first,
+        so that rank 0 writes the full matrices (see
+        :mod:`~mmdl.engine.runner.sharded_state`).
+
         Args are those of ``mmengine.runner.Runner.save_checkpoint``.
         """
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        save_optimizer = args[1] if len(args) > 1 else kwargs.get(
+            'save_optimizer', True)
+        optim = getattr(self, 'optim_wrapper', None) if save_optimizer \
+            else None
+        self._gathered_state = gather_checkpoint_state(model, optim)
+        try:
+            self._save_checkpoint_on_master(out_dir, filename, *args,
+                                            **kwargs)
+        finally:
+            self._gathered_state = {}
+
+    @master_only
+    def _save_checkpoint_on_master(self,
+                                   out_dir: str,
+                                   filename: str,
+                                   file_client_args: Optional[dict] = None,
+                                   save_optimizer: bool = True,
+                                   save_param_scheduler: bool = True,
+                                   meta: Optional[dict] = None,
+                                   by_epoch: bool = True,
+                                   backend_args: Optional[dict] = None
+                                   ) -> None:
         meta = dict(meta or {})
         model = self.model.module if is_model_wrapper(
             self.model) else self.model
-        meta[FINGERPRINT_KEY] = model_fingerprint(model)
+        meta[FINGERPRINT_KEY] = model_fingerprint(model, full_shapes(model))
         if isinstance(self.train_loop, TaskSequenceTrainLoop):
             meta.update(self.train_loop.checkpoint_meta())
         kwargs = dict(
@@ -333,9 +357,13 @@ class MMDLRunner(Runner):
         model = self.model.module if is_model_wrapper(
             self.model) else self.model
         meta = checkpoint.get('meta') or {}
+        shapes = full_shapes(model)
+        model_state = {
+            k: (torch.empty(shapes[k], device='meta') if k in shapes else v)
+            for k, v in model.state_dict().items()
+        }
         mismatch = compare_state_dicts(
-            model.state_dict(), checkpoint_state_dict(checkpoint,
-                                                      revise_keys))
+            model_state, checkpoint_state_dict(checkpoint, revise_keys))
         config = osp.basename(self.cfg.filename or '')
         if self._resuming:
             saved = meta.get(FINGERPRINT_KEY)
@@ -345,13 +373,14 @@ class MMDLRunner(Runner):
                     'mmdl stored one); only its keys and shapes are '
                     'checked.')
             if mismatch or (saved is not None
-                            and saved != model_fingerprint(model)):
+                            and saved != model_fingerprint(model, shapes)):
                 raise CheckpointMismatchError(
                     filename, mismatch, type(model).__name__, config,
                     'resume refused, nothing was loaded',
                     'it was written for another model')
             if isinstance(self.train_loop, TaskSequenceTrainLoop):
                 self.train_loop.check_resumable(meta, filename)
+            slice_optimizer_state(checkpoint, model, self.optim_wrapper)
         elif mismatch and strict:
             raise CheckpointMismatchError(
                 filename, mismatch, type(model).__name__, config,

@@ -13,7 +13,7 @@ import hashlib
 import os.path as osp
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from torch import nn
 
@@ -25,18 +25,24 @@ FINGERPRINT_KEY = 'mmdl_model_fingerprint'
 SHOWN_NAMES = 3
 
 
-def model_fingerprint(model: nn.Module) -> str:
+def model_fingerprint(model: nn.Module,
+                      shapes: Optional[Mapping[str, tuple]] = None) -> str:
     """A short hash of the names and shapes of the model's state dict
     (parameters and buffers), independent of their values.
 
     Args:
         model (nn.Module): The unwrapped model.
+        shapes (Mapping[str, tuple], optional): Shapes to use instead of
+            the state's for some names (the full shapes of parameters
+            sharded across ranks, as checkpoints hold them).
 
     Returns:
         str: 16 hexadecimal digits.
     """
-    text = '\n'.join(f'{name}:{tuple(value.shape)}'
-                     for name, value in sorted(model.state_dict().items()))
+    shapes = shapes or {}
+    text = '\n'.join(
+        f'{name}:{tuple(shapes.get(name, value.shape))}'
+        for name, value in sorted(model.state_dict().items()))
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
