@@ -4,10 +4,12 @@ from .accuracy_matrix import draw_accuracy_matrix, save_accuracy_matrix
 from .attention_map import (draw_attention_maps, save_attention_maps,
                             upsample_maps)
 from .genotype import draw_genotype, save_genotype
+from .roc_curve import draw_roc_curves, sample_roc, save_roc_curves
 from .tradeoff_curve import draw_tradeoff_curves, save_tradeoff_curves
 
 __all__ = [
     'draw_accuracy_matrix', 'save_accuracy_matrix', 'draw_attention_maps',
     'save_attention_maps', 'upsample_maps', 'draw_tradeoff_curves',
-    'save_tradeoff_curves', 'draw_genotype', 'save_genotype'
+    'save_tradeoff_curves', 'draw_genotype', 'save_genotype',
+    'draw_roc_curves', 'sample_roc', 'save_roc_curves'
 ]

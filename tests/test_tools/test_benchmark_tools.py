@@ -160,3 +160,27 @@ def test_nas_cli_writes_json(tmp_path):
         'model.classifier.backbone.num_layers'] == 3
     with pytest.raises(SystemExit):
         nas.main(['--gap-epochs', '-1'])
+
+
+def test_face_eval_cli_writes_json(tmp_path):
+    face = _load('benchmark_face_eval')
+    path = tmp_path / 'face.json'
+    result = face.main([
+        '--images', '300', '--dims', '16', '--templates', '40', '--pairs',
+        '2000', '--genuine', '50', '--bin-pairs', '100', '--repeats', '1',
+        '--threads', '1', '--no-progress', '--json',
+        str(path)
+    ])
+    summary = json.loads(path.read_text())['summary']
+    assert set(summary['targets']) == {
+        'ijbc_seconds', 'ijbc_peak_gib', 'tenfold_seconds'
+    }
+    assert all(summary['met'].values())
+    assert 0 < summary['ijbc_peak_gib'] < 0.1
+    assert set(result['ijbc_tar']) == {
+        '1e-06', '1e-05', '0.0001', '0.001', '0.01', '0.1'
+    }
+    for bad in (['--genuine', '0'], ['--device', 'cuda'], ['--bin-pairs',
+                                                          '5']):
+        with pytest.raises(SystemExit):
+            face.main(bad)

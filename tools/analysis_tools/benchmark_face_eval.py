@@ -1,0 +1,71 @@
+# Copyright (c) mmdl contributors. All rights reserved.
+"""Time and memory of the face verification evaluators at full scale
+(IJB-C's sizes, 6,000 ``.bin`` pairs) on synthetic features (see
+:mod:`mmdl.benchmarks.face_eval`). The exit code is 0 whether or not the
+targets are met.
+
+Example::
+
+    python tools/analysis_tools/benchmark_face_eval.py --json face_eval.json
+    python tools/analysis_tools/benchmark_face_eval.py --threads 1
+"""
+import argparse
+from typing import Dict, Optional, Sequence
+
+from mmdl.benchmarks.face_eval import (FaceEvalBenchmarkConfig,
+                                       format_report, run_benchmark)
+from mmdl.utils.benchmark import (add_benchmark_args, check_benchmark_args,
+                                  num_threads, write_json)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Benchmark the IJB-C and 10-fold face verification '
+        'evaluators at full scale')
+    add_benchmark_args(parser, repeats=3, warmup=0, threads=0)
+    defaults = FaceEvalBenchmarkConfig()
+    for name in ('images', 'dims', 'templates', 'pairs', 'genuine',
+                 'bin_pairs', 'seed'):
+        parser.add_argument(
+            f'--{name.replace("_", "-")}',
+            type=int,
+            default=getattr(defaults, name),
+            help=f'default: {getattr(defaults, name)}')
+    parser.add_argument(
+        '--no-progress', action='store_true', help='hide progress bars')
+    args = parser.parse_args(argv)
+    check_benchmark_args(parser, args)
+    if args.device != 'cpu':
+        parser.error('--device: the evaluators run on the CPU')
+    if min(args.images, args.dims, args.templates, args.pairs,
+           args.bin_pairs) < 1 or not 1 <= args.genuine <= args.pairs or \
+            args.templates > args.images or args.bin_pairs < 10:
+        parser.error('sizes must be positive, 1 <= --genuine <= --pairs, '
+                     '--templates <= --images and --bin-pairs >= 10')
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict:
+    args = parse_args(argv)
+    cfg = FaceEvalBenchmarkConfig(
+        images=args.images,
+        dims=args.dims,
+        templates=args.templates,
+        pairs=args.pairs,
+        genuine=args.genuine,
+        bin_pairs=args.bin_pairs,
+        repeats=args.repeats,
+        warmup=args.warmup,
+        seed=args.seed,
+        progress=not args.no_progress)
+    with num_threads(args.threads):
+        result = run_benchmark(cfg)
+    print(format_report(result))
+    if args.json:
+        write_json(args.json, result)
+        print(f'wrote {args.json}')
+    return result
+
+
+if __name__ == '__main__':
+    main()
