@@ -5,10 +5,11 @@ from .continual import (PermutedDigits, PermutedFashionMNIST, PermutedMNIST,
                         SplitCIFAR100, SplitDigits, SplitFashionMNIST,
                         SplitMNIST, TaskDataset)
 from .digits import DigitsDataset
-from .face import (BinVerificationDataset, IJBDataset, MXFaceDataset,
-                   RecordIOError, RecordIOReader, RecordIOWriter)
+from .face import (BinVerificationDataset, IJBDataset, MFRDataset,
+                   MXFaceDataset, RecordIOError, RecordIOReader,
+                   RecordIOWriter)
 from .tiny_imagenet import TinyImageNet
-from .transforms import ClippedCutout, FaceAlign
+from .transforms import ClippedCutout, FaceAlign, RandomFaceMask
 
 __all__ = [
     'CIFAR10', 'CIFAR100', 'DigitsDataset', 'TinyImageNet', 'PermutedDigits',
@@ -16,5 +17,6 @@ __all__ = [
     'SplitCIFAR10', 'SplitCIFAR100', 'SplitDigits', 'SplitMNIST',
     'SplitFashionMNIST', 'TaskDataset', 'ClippedCutout', 'MXFaceDataset',
     'RecordIOReader', 'RecordIOWriter', 'RecordIOError',
-    'BinVerificationDataset', 'IJBDataset', 'FaceAlign'
+    'BinVerificationDataset', 'IJBDataset', 'FaceAlign', 'MFRDataset',
+    'RandomFaceMask'
 ]

@@ -64,7 +64,11 @@ class BinVerificationDataset(BaseDataset):
     convert to RGB in the data preprocessor, as insightface feeds RGB) with
     ``pair_index``, ``issame`` and ``dataset_name`` for
     :class:`~mmdl.evaluation.BinVerificationMetric`, which pairs the
-    embeddings back. Keep the sampler unshuffled.
+    embeddings back, and ``probe`` (True for the second image of each pair,
+    ``i % 2 == 1``): the side a masked variant of the set masks, with
+    ``dict(type='mmdl.RandomFaceMask', prob=1.0, condition_key='probe',
+    seed=0)`` in the pipeline (the same masks in every run). Keep the
+    sampler unshuffled.
 
     Args:
         ann_file (str): The ``.bin`` file (relative to ``data_root``).
@@ -95,13 +99,15 @@ class BinVerificationDataset(BaseDataset):
         super().__init__(ann_file=ann_file, pipeline=pipeline, **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        """One entry per image: its encoded bytes and its pair."""
+        """One entry per image: its encoded bytes, its pair and whether it
+        is the pair's second (probe) image."""
         bins, issame = load_bin(self.ann_file)
         return [
             dict(
                 img_bytes=bytes(data),
                 pair_index=i // 2,
                 issame=issame[i // 2],
+                probe=i % 2 == 1,
                 dataset_name=self.name) for i, data in enumerate(bins)
         ]
 

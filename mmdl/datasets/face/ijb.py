@@ -71,9 +71,16 @@ class IJBDataset(BaseDataset):
             meta/<t>_template_pair_label.txt t1, t2, label (1 genuine)
 
     Samples carry ``landmarks`` (for :class:`~mmdl.datasets.FaceAlign`),
-    ``faceness``, ``template_id`` and ``media_id``; the pairs are read by
-    :class:`~mmdl.evaluation.IJBVerificationMetric`. Keep the sampler
-    unshuffled.
+    ``faceness``, ``template_id``, ``media_id`` and ``probe`` (True for the
+    images of templates in the second column of
+    ``<t>_template_pair_label.txt``, read here with :func:`read_pairs`, a
+    few seconds for IJB-C; a template in both columns counts as a probe);
+    the pairs are read by :class:`~mmdl.evaluation.IJBVerificationMetric`.
+    Masked IJB-C masks the probe side: after ``FaceAlign`` add
+    ``dict(type='mmdl.RandomFaceMask', prob=1.0, condition_key='probe',
+    seed=0, landmarks_key=None)`` (``FaceAlign`` leaves ``landmarks`` in
+    the loose crop's frame, so the aligned crop uses the template). Keep
+    the sampler unshuffled.
 
     Args:
         data_root (str): The suite's folder.
@@ -101,7 +108,8 @@ class IJBDataset(BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         """One entry per line of ``<t>_name_5pts_score.txt``, with the
-        template and media of the same line of ``<t>_face_tid_mid.txt``."""
+        template and media of the same line of ``<t>_face_tid_mid.txt`` and
+        whether the template is a probe (second column of the pairs)."""
         landmark_file = meta_file(self.data_root, self.target,
                                   'name_5pts_score')
         columns = read_columns(landmark_file, 12)
@@ -122,11 +130,14 @@ class IJBDataset(BaseDataset):
         root = osp.join(self.data_root, self.image_folder)
         tids = tids.astype(np.int64)
         mids = mids.astype(np.int64)
+        _, probe_templates, _ = read_pairs(self.data_root, self.target)
+        probe = np.isin(tids, np.unique(probe_templates))
         return [
             dict(
                 img_path=osp.join(root, name.decode()),
                 landmarks=points[i].reshape(5, 2),
                 faceness=float(faceness[i]),
                 template_id=int(tids[i]),
-                media_id=int(mids[i])) for i, name in enumerate(names)
+                media_id=int(mids[i]),
+                probe=bool(probe[i])) for i, name in enumerate(names)
         ]
