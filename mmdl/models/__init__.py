@@ -5,6 +5,7 @@ from .classifiers import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .nas import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403
 from .plugins import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403
 from .wrappers import *  # noqa: F401,F403

@@ -15,7 +15,8 @@ arcface_torch state dict loads key for key):
   BN1d whose weight is fixed to 1 and not trained (``requires_grad``
   False, as insightface does).
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import (Callable, Dict, List, Optional, Sequence, Tuple,
+                    Union)
 
 import torch
 from mmengine.model import BaseModule
@@ -335,12 +336,42 @@ class IResNet(BaseModule):
         Returns:
             tuple[Tensor]: The outputs of ``out_indices``, in that order.
         """
+        return self.forward_refined(x)
+
+    def forward_refined(
+            self,
+            x: Tensor,
+            refine: Optional[Callable[[int, Tensor], Tensor]] = None
+    ) -> Tuple[Tensor, ...]:
+        """Forward with the stage outputs refined in place: the extension
+        point of attention modules that act inside the network (e.g.
+        :class:`~mmdl.models.necks.ComplementaryAttention`).
+
+        After stage ``i`` (0-based, ``layer{i + 1}``) the map becomes
+        ``refine(i, x)``, which the rest of the network (later stages, the
+        embedding block) and the returned outputs see.
+
+        Args:
+            x (Tensor): Images ``(N, C, H, W)``.
+            refine (callable, optional): ``(stage index, map) -> map`` of
+                the same shape. Defaults to None (plain forward).
+
+        Returns:
+            tuple[Tensor]: The outputs of ``out_indices``, in that order.
+        """
         last = max(self.out_indices)
         outs = {}
         x = self.prelu(self.bn1(self.conv1(x)))
         num_stages = min(last + 1, self.num_stages)
         for i, layer in enumerate(self.stages[:num_stages]):
             x = layer(x)
+            if refine is not None:
+                refined = refine(i, x)
+                if refined.shape != x.shape:
+                    raise ValueError(
+                        f'IResNet.forward_refined: refine({i}, x) returned '
+                        f'{tuple(refined.shape)}, expected {tuple(x.shape)}')
+                x = refined
             outs[i] = x
         if last == EMBEDDING_INDEX:
             outs[EMBEDDING_INDEX] = self.embedding(x)
