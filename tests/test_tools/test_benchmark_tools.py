@@ -167,20 +167,29 @@ def test_face_eval_cli_writes_json(tmp_path):
     path = tmp_path / 'face.json'
     result = face.main([
         '--images', '300', '--dims', '16', '--templates', '40', '--pairs',
-        '2000', '--genuine', '50', '--bin-pairs', '100', '--repeats', '1',
-        '--threads', '1', '--no-progress', '--json',
+        '2000', '--genuine', '50', '--bin-pairs', '100', '--mfr-masked',
+        '60', '--mfr-plain-per-id', '2', '--mfr-block-size', '16',
+        '--neck-depth', '18', '--neck-batch', '2', '--neck-size', '32',
+        '--neck-repeats', '2', '--repeats', '1', '--threads', '1', '--no-progress', '--json',
         str(path)
     ])
     summary = json.loads(path.read_text())['summary']
     assert set(summary['targets']) == {
-        'ijbc_seconds', 'ijbc_peak_gib', 'tenfold_seconds'
+        'ijbc_seconds', 'ijbc_peak_gib', 'tenfold_seconds',
+        'mfr_mask_seconds', 'mfr_mask_peak_gib', 'neck_overhead'
     }
-    assert all(summary['met'].values())
+    assert all(v for k, v in summary['met'].items() if k != 'neck_overhead')
+    assert summary['neck_overhead'] > 0
+    assert len(summary['intervals']['neck_overhead']) == 2
     assert 0 < summary['ijbc_peak_gib'] < 0.1
+    assert 0 < summary['mfr_mask_peak_gib'] < 0.1
+    mfr = result['mfr_mask']
+    assert (mfr['num_positive'], mfr['num_negative']) == (120, 60 * 120 - 120)
     assert set(result['ijbc_tar']) == {
         '1e-06', '1e-05', '0.0001', '0.001', '0.01', '0.1'
     }
-    for bad in (['--genuine', '0'], ['--device', 'cuda'], ['--bin-pairs',
-                                                          '5']):
+    for bad in (['--genuine', '0'], ['--device', 'cuda'],
+                ['--bin-pairs', '5'], ['--mfr-masked', '1'],
+                ['--neck-batch', '0']):
         with pytest.raises(SystemExit):
             face.main(bad)
