@@ -82,7 +82,10 @@ def test_readme_snippet_for_other_projects():
 
     from mmdl.datasets import DigitsDataset
     assert DATASETS.get(cfg.train_dataloader.dataset.type) is DigitsDataset
-    preprocessor = MODELS.build(
-        dict(type='ClsDataPreprocessor', **cfg.data_preprocessor))
+    # (in mmpretrain's scope whatever scope an earlier in-process tool left)
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        preprocessor = MODELS.build(
+            dict(type='ClsDataPreprocessor', **cfg.data_preprocessor))
     assert preprocessor.mean.flatten().tolist() == pytest.approx([77.9])
     assert preprocessor.std.flatten().tolist() == pytest.approx([95.9])
