@@ -40,12 +40,49 @@ class BaseRegularizer(metaclass=ABCMeta):
     ``regularizer(model, inputs=..., feats=..., data_samples=...)`` with the
     batch's inputs, the model's features of them and the samples.
 
+    A regulariser that needs to observe every optimisation step (e.g. the
+    path integral of Synaptic Intelligence) sets :attr:`observes_steps` and
+    overrides :meth:`before_step` / :meth:`after_step`, which are no-ops
+    here. :class:`~mmdl.engine.hooks.RegularizerHook` then calls them right
+    before and right after every ``optimizer.step()`` of the training loop
+    (through ``register_step_pre_hook`` / ``register_step_post_hook`` of the
+    runner's optimiser), from the first task on, whether or not the
+    penalty is attached yet.
+
     Register a subclass in :data:`~mmdl.registry.REGULARIZERS` to build it
     from a config, ``dict(type='MyRegularizer', ...)``.
     """
 
     #: Whether :meth:`__call__` takes the current batch (see above).
     needs_batch: bool = False
+
+    #: Whether :meth:`before_step` / :meth:`after_step` must be driven
+    #: (see above).
+    observes_steps: bool = False
+
+    def before_step(self, model: nn.Module) -> None:
+        """Called right before every optimiser step (no-op by default).
+
+        The parameters still hold the weights the gradients were computed
+        at, and ``param.grad`` holds the gradient the optimiser is about to
+        use: the total loss's (task loss plus penalties), averaged over the
+        processes under DDP, summed over the micro-batches of gradient
+        accumulation, after gradient clipping. (Under AMP, the step is
+        skipped when the scaled gradients overflow, and so are both
+        calls.)
+
+        Args:
+            model (nn.Module): The model being trained (unwrapped).
+        """
+
+    def after_step(self, model: nn.Module) -> None:
+        """Called right after every optimiser step (no-op by default); the
+        parameters hold the updated weights (``param.grad`` is still set:
+        mmengine zeroes it after this call).
+
+        Args:
+            model (nn.Module): The model being trained (unwrapped).
+        """
 
     @abstractmethod
     def consolidate(self,

@@ -41,6 +41,22 @@ class RegularizerHook(ContinualHook):
     The state of the regulariser, the damping term and the objective is
     stored in checkpoints (key :attr:`state_key`) and re-attached on resume.
 
+    A regulariser with ``observes_steps`` (e.g.
+    :class:`~mmdl.continual.regularizers.SIRegularizer`) also sees every
+    optimisation step, from the first task on: at ``before_train_iter`` the
+    hook makes sure that the runner's current optimiser (rebuilt at every
+    task start, restored on resume) carries a step pre-hook and a step
+    post-hook (``torch.optim.Optimizer.register_step_pre_hook`` /
+    ``register_step_post_hook``) that call the regulariser's
+    :meth:`~mmdl.continual.regularizers.BaseRegularizer.before_step` and
+    :meth:`~mmdl.continual.regularizers.BaseRegularizer.after_step` with the
+    unwrapped model. They run inside ``optim_wrapper.step()``, so the
+    gradients are still in ``.grad`` (mmengine zeroes them after the step),
+    already averaged across processes under DDP, accumulated over
+    ``accumulative_counts`` and clipped; steps that AMP skips are not seen.
+    The hooks are removed at ``after_train``. A single optimiser is
+    required (not an ``OptimWrapperDict``).
+
     A new regulariser needs no new hook: register it in
     :data:`~mmdl.registry.REGULARIZERS` and name it in ``regularizer``::
 
@@ -79,6 +95,10 @@ class RegularizerHook(ContinualHook):
                             'BaseRegularizer or its config, got '
                             f'{type(regularizer).__name__}')
         self.regularizer = regularizer
+        # the optimiser carrying the step hooks and their handles
+        # (regularisers with observes_steps)
+        self._watched_optimizer = None
+        self._step_handles: list = []
         #: The damping term ``D`` (always kept, used when ``damping > 0``).
         self.damping = L2Regularizer()
         self.objective = ContinualObjective(
@@ -171,6 +191,69 @@ class RegularizerHook(ContinualHook):
         runner.logger.info(
             f'{type(self).__name__}: {self.consolidation_summary(task_index)}'
             f'; penalty installed for {self.num_consolidated} old task(s)')
+
+    # ------------------------------------------------------------------
+    # per-step events
+    # ------------------------------------------------------------------
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch: Any = None) -> None:
+        """Hook the current optimiser's steps for a regulariser with
+        ``observes_steps`` (see the class doc)."""
+        if getattr(self.regularizer, 'observes_steps', False):
+            self.watch_optimizer(runner)
+
+    def after_train(self, runner) -> None:
+        """Remove the optimiser step hooks."""
+        self.unwatch_optimizer()
+
+    def watch_optimizer(self, runner) -> None:
+        """Register the step pre/post hooks that drive the regulariser's
+        ``before_step`` / ``after_step`` on the runner's current optimiser
+        (once per optimiser: again only after it has been rebuilt).
+
+        Args:
+            runner (Runner): The runner.
+
+        Raises:
+            TypeError: ``runner.optim_wrapper`` is not a single optimiser
+                wrapper with an ``optimizer``.
+        """
+        from mmengine.optim import OptimWrapperDict
+        wrapper = runner.optim_wrapper
+        optimizer = getattr(wrapper, 'optimizer', None)
+        if isinstance(wrapper, OptimWrapperDict) or not hasattr(
+                optimizer, 'register_step_pre_hook'):
+            raise TypeError(
+                f'{type(self).__name__}: {type(self.regularizer).__name__} '
+                'observes the optimisation steps and needs '
+                'runner.optim_wrapper to be one OptimWrapper with a '
+                'torch.optim.Optimizer in .optimizer, got '
+                f'{type(wrapper).__name__}')
+        if optimizer is self._watched_optimizer:
+            return
+        self.unwatch_optimizer()
+        regularizer = self.regularizer
+
+        def before(opt, args, kwargs):
+            regularizer.before_step(self.unwrap(runner.model))
+
+        def after(opt, args, kwargs):
+            regularizer.after_step(self.unwrap(runner.model))
+
+        self._step_handles = [
+            optimizer.register_step_pre_hook(before),
+            optimizer.register_step_post_hook(after)
+        ]
+        self._watched_optimizer = optimizer
+
+    def unwatch_optimizer(self) -> None:
+        """Remove the step hooks of :meth:`watch_optimizer`, if any."""
+        for handle in self._step_handles:
+            handle.remove()
+        self._step_handles = []
+        self._watched_optimizer = None
 
     # ------------------------------------------------------------------
     # the model
