@@ -2,11 +2,11 @@
 """mmdl's registries: one child node per mmengine root registry.
 
 Every node is parented on **mmengine's root registries**, not on
-mmpretrain's (``REGULARIZERS``, which has no mmengine root, is a root
-itself), and declares ``locations`` so that ``default_scope='mmdl'``
-imports the implementing sub-package lazily on first lookup (``mmdl`` is not
-in mmengine's ``MODULE2PACKAGE`` table, so ``locations`` is the only
-automatic registration path).
+mmpretrain's (``REGULARIZERS`` and ``ATTACKS``, which have no mmengine
+root, are roots themselves), and declares ``locations`` so that
+``default_scope='mmdl'`` imports the implementing sub-package lazily on
+first lookup (``mmdl`` is not in mmengine's ``MODULE2PACKAGE`` table, so
+``locations`` is the only automatic registration path).
 
 Why mmengine roots and not mmpretrain's registries:
 
@@ -63,7 +63,7 @@ __all__ = [
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'METRICS',
     'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS', 'INFERENCERS', 'FUNCTIONS',
-    'REGULARIZERS'
+    'REGULARIZERS', 'ATTACKS'
 ]
 
 #######################################################################
@@ -184,3 +184,12 @@ FUNCTIONS = Registry(
 # components `mmdl.X`.
 REGULARIZERS = Registry(
     'regularizer', scope='mmdl', locations=['mmdl.continual.regularizers'])
+
+#######################################################################
+#                            mmdl.attacks                             #
+#######################################################################
+
+# Data-poisoning generators like `ContinualPoisoner`. Like REGULARIZERS,
+# mmengine has no root registry of this kind, so this node is the root of
+# its tree (scope 'mmdl'); from another default scope name them `mmdl.X`.
+ATTACKS = Registry('attack', scope='mmdl', locations=['mmdl.attacks'])

@@ -1,9 +1,9 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 from .cifar import CIFAR10, CIFAR100
 from .continual import (PermutedDigits, PermutedFashionMNIST, PermutedMNIST,
-                        RotatedDigits, RotatedMNIST, SplitCIFAR10,
-                        SplitCIFAR100, SplitDigits, SplitFashionMNIST,
-                        SplitMNIST, TaskDataset)
+                        PoisonedTaskDataset, RotatedDigits, RotatedMNIST,
+                        SplitCIFAR10, SplitCIFAR100, SplitDigits,
+                        SplitFashionMNIST, SplitMNIST, TaskDataset)
 from .digits import DigitsDataset
 from .face import (BinVerificationDataset, IJBDataset, MFRDataset,
                    MXFaceDataset, RecordIOError, RecordIOReader,
@@ -18,5 +18,5 @@ __all__ = [
     'SplitFashionMNIST', 'TaskDataset', 'ClippedCutout', 'MXFaceDataset',
     'RecordIOReader', 'RecordIOWriter', 'RecordIOError',
     'BinVerificationDataset', 'IJBDataset', 'FaceAlign', 'MFRDataset',
-    'RandomFaceMask'
+    'RandomFaceMask', 'PoisonedTaskDataset'
 ]

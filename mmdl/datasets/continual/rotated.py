@@ -1,5 +1,6 @@
 # Copyright (c) mmdl contributors. All rights reserved.
-"""Rotated image sequences (domain-incremental): rotated MNIST and digits.
+"""Rotated image sequences (domain-incremental): rotated MNIST,
+Fashion-MNIST and digits.
 
 Every task holds the same images and labels, rotated by the task's angle
 once, vectorised, when the data list is loaded: task ``t`` rotates every
@@ -12,10 +13,11 @@ displayed (row 0 at the top, like ``np.rot90`` and torchvision's
 from typing import Optional, Sequence
 
 import numpy as np
+from mmpretrain.datasets.categories import FASHIONMNIST_CATEGORITES
 
 from mmdl.registry import DATASETS
 from ..digits import DigitsDataset
-from .mnist_files import MNISTFiles
+from .mnist_files import FASHION_MNIST_DEBIAN_ROOT, MNISTFiles
 from .task_base import TaskImagesMixin, rotate_images
 
 
@@ -74,6 +76,26 @@ class RotatedMNIST(RotatedMixin, MNISTFiles):
             file_prefix=file_prefix,
             metainfo=metainfo,
             **kwargs)
+
+
+@DATASETS.register_module()
+class RotatedFashionMNIST(RotatedMNIST):
+    """Rotated Fashion-MNIST: :class:`RotatedMNIST` (same file names,
+    angles and arguments) on the IDX files of Fashion-MNIST, with its
+    classes. ``data_root`` defaults to ``/usr/share/datasets/fashion-mnist``
+    (Debian's ``dataset-fashion-mnist``).
+
+    Args:
+        data_root (str): Folder of the IDX files. Defaults to
+            ``'/usr/share/datasets/fashion-mnist'``.
+        **kwargs: Other arguments of :class:`RotatedMNIST`.
+    """
+
+    METAINFO = {'classes': FASHIONMNIST_CATEGORITES}
+
+    def __init__(self, data_root: str = FASHION_MNIST_DEBIAN_ROOT,
+                 **kwargs) -> None:
+        super().__init__(data_root=data_root, **kwargs)
 
 
 @DATASETS.register_module()

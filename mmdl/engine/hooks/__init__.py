@@ -6,8 +6,10 @@ from .genotype_hook import GenotypeHook
 from .kfac_bn_hook import KFACBNHook
 from .regularizer_hook import RegularizerHook
 from .rescl_hook import ResCLHook
+from .task_data_override_hook import TaskDataOverrideHook
 
 __all__ = [
     'ContinualHook', 'DropPathScheduleHook', 'EpochSeedHook', 'GenotypeHook',
-    'KFACBNHook', 'RegularizerHook', 'ResCLHook', 'epoch_seed'
+    'KFACBNHook', 'RegularizerHook', 'ResCLHook', 'TaskDataOverrideHook',
+    'epoch_seed'
 ]
