@@ -1,6 +1,6 @@
 # Copyright (c) mmdl contributors. All rights reserved.
 """Attention maps of non-local blocks drawn over the input image."""
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -11,6 +11,28 @@ ATTENTION_LABEL = 'attention weight (mean over heads)'
 
 #: Block name -> (Q, h, w) attention weights of the queries.
 Maps = Dict[str, torch.Tensor]
+
+
+def preprocessed_images(inputs: torch.Tensor,
+                        preprocessor) -> List[np.ndarray]:
+    """Preprocessed inputs ``(N, C, H, W)`` back to uint8 images for
+    display: the data preprocessor's ``mean``/``std`` undone when it has
+    them; ``(H, W)`` for one channel, ``(H, W, C)`` otherwise.
+
+    Args:
+        inputs (Tensor): The preprocessed batch.
+        preprocessor (nn.Module): The model's data preprocessor.
+
+    Returns:
+        list[np.ndarray]: One image per input.
+    """
+    images = inputs.detach().float().cpu()
+    mean = getattr(preprocessor, 'mean', None)
+    std = getattr(preprocessor, 'std', None)
+    if mean is not None and std is not None:
+        images = images * std.cpu() + mean.cpu()
+    images = images.permute(0, 2, 3, 1).clamp(0, 255).byte().numpy()
+    return [im[..., 0] if im.shape[-1] == 1 else im for im in images]
 
 
 def upsample_maps(maps: torch.Tensor, size: Tuple[int, int]) -> np.ndarray:

@@ -33,7 +33,7 @@ import copy
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -46,7 +46,8 @@ from mmdl.datasets.face import face_region
 from mmdl.evaluation.face import localisation_measures
 from mmdl.utils import ConfigError
 from mmdl.utils.cli import friendly_errors, load_config
-from mmdl.visualization import save_attention_overlays
+from mmdl.visualization import (preprocessed_images,
+                                save_attention_overlays)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -101,17 +102,6 @@ def build_views(cfg, seed: int):
     return DATASETS.build(masked), DATASETS.build(plain)
 
 
-def display_images(inputs: torch.Tensor, preprocessor) -> List[np.ndarray]:
-    """Preprocessed inputs back to uint8 images."""
-    images = inputs.float()
-    mean = getattr(preprocessor, 'mean', None)
-    std = getattr(preprocessor, 'std', None)
-    if mean is not None and std is not None:
-        images = images * std.cpu() + mean.cpu()
-    images = images.permute(0, 2, 3, 1).clamp(0, 255).byte().numpy()
-    return [im[..., 0] if im.shape[-1] == 1 else im for im in images]
-
-
 def run_maps(model, dataset, indices: Sequence[int], batch_size: int):
     """Inputs, segmentations and per-stage attention maps of samples."""
     inputs, segs, maps = [], [], {}
@@ -150,8 +140,8 @@ def analyse(model, masked, plain, args, stem: str) -> Dict:
     face = torch.as_tensor(face_region(tuple(inputs.shape[-2:])))
     show = min(args.num_show, count)
     p_inputs, _, p_maps = run_maps(model, plain, range(show), args.batch_size)
-    images = (display_images(inputs[:show], model.data_preprocessor) +
-              display_images(p_inputs, model.data_preprocessor))
+    images = (preprocessed_images(inputs[:show], model.data_preprocessor) +
+              preprocessed_images(p_inputs, model.data_preprocessor))
     titles = ['masked'] * show + ['unmasked'] * show
     result = {}
     for stage, stage_maps in maps.items():

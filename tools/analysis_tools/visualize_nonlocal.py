@@ -38,7 +38,6 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.dataset import pseudo_collate
@@ -49,7 +48,7 @@ import mmdl  # noqa: F401  (installs mmdl's checkpoint loader)
 from mmdl.models import ScaledNonLocal2d
 from mmdl.utils import ConfigError
 from mmdl.utils.cli import friendly_errors, load_config
-from mmdl.visualization import save_attention_maps
+from mmdl.visualization import preprocessed_images, save_attention_maps
 
 
 def parse_args(argv=None):
@@ -165,16 +164,6 @@ def block_statistics(block: ScaledNonLocal2d, x: torch.Tensor) -> dict:
         feature_map=[int(height), int(width)])
 
 
-def _image_for_display(inputs: torch.Tensor, preprocessor) -> np.ndarray:
-    image = inputs.float()
-    mean = getattr(preprocessor, 'mean', None)
-    std = getattr(preprocessor, 'std', None)
-    if mean is not None and std is not None:
-        image = image * std.cpu() + mean.cpu()
-    image = image.permute(1, 2, 0).clamp(0, 255).numpy().astype(np.uint8)
-    return image[..., 0] if image.shape[-1] == 1 else image
-
-
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     with friendly_errors(osp.basename(__file__)) as errors:
@@ -207,7 +196,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                 attention = blocks[name].attention_maps(
                     x[position:position + 1], flat)
             maps[name] = attention[0].mean(0).reshape(-1, height, width)
-        image = _image_for_display(inputs[position], model.data_preprocessor)
+        image = preprocessed_images(inputs[position:position + 1],
+                                    model.data_preprocessor)[0]
         png = osp.join(args.out_dir, f'attention_{args.index}.png')
         save_attention_maps(png, image, maps, queries)
 
