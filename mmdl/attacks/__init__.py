@@ -32,6 +32,9 @@ Components:
   regularised loss at arbitrary parameters through
   :func:`torch.func.functional_call` (regularisers included);
 * :mod:`.objectives`: the unrolled and gradient-matching objectives;
+* :mod:`.trajectory`: the victim's whole training replayed
+  differentiably (its optimiser, batch-norm statistics), the default
+  objective;
 * :class:`ContinualPoisoner` (:mod:`.poisoner`, registered in
   :data:`~mmdl.registry.ATTACKS`): the generator;
 * :mod:`.pixels`: uint8 images to ``[0, 1]`` tensors and the quantisation
@@ -50,6 +53,9 @@ from .objectives import (OBJECTIVES, gradient_matching_objective,
 from .pixels import (budget_levels, images_to_tensor, quantise_poison,
                      tensor_to_float_images)
 from .poisoner import MODES, ContinualPoisoner, PoisonResult
+from .trajectory import (TARGET_LOSSES, BatchNormTracker, VictimOptimizer,
+                         epoch_batches, simulate_training, target_term,
+                         trajectory_objective)
 from .victim import (FunctionalVictim, LogitsCall, PenaltyCall,
                      functional_logits, normalisation)
 
@@ -59,5 +65,7 @@ __all__ = [
     'normalisation', 'unrolled_objective', 'unrolled_params',
     'gradient_matching_objective', 'target_ascent_direction',
     'images_to_tensor', 'tensor_to_float_images', 'quantise_poison',
-    'budget_levels'
+    'budget_levels', 'VictimOptimizer', 'BatchNormTracker',
+    'simulate_training', 'epoch_batches', 'target_term',
+    'trajectory_objective', 'TARGET_LOSSES'
 ]

@@ -16,9 +16,12 @@ from torch import Tensor
 from mmdl.registry import ATTACKS
 from .objectives import (OBJECTIVES, gradient_matching_objective,
                          target_ascent_direction, unrolled_objective)
+from .trajectory import (TARGET_LOSSES, BatchNormTracker, VictimOptimizer,
+                         epoch_batches, trajectory_objective)
 from .victim import FunctionalVictim
 
-MODES = ('unrolled', 'gradient_matching')
+MODES = ('trajectory', 'unrolled', 'gradient_matching')
+INITS = ('uniform', 'zero')
 
 
 @dataclass
@@ -72,17 +75,31 @@ class ContinualPoisoner:
     are a seeded random ``round(poison_ratio * N)`` of the ``N``; clean
     samples in a batch stay in it, as they would in the victim's batches.
 
-    The simulated victim (``mode='unrolled'``) is plain SGD with learning
+    The simulated victim of ``mode='unrolled'`` is plain SGD with learning
     rate ``inner_lr`` on ``task_weight L_T + w R`` (see
     :class:`~mmdl.attacks.FunctionalVictim`), without momentum or weight
     decay, for ``unroll_steps`` steps on the batch.
 
+    ``mode='trajectory'`` (default) unrolls the victim's whole training
+    instead (:mod:`mmdl.attacks.trajectory`): every iteration draws a new
+    order of all of task ``T`` in batches of ``batch_size``, replays
+    ``victim_epochs`` epochs of the victim's optimiser
+    (``victim_optimizer``) on the poisoned data with the regulariser and
+    differentiable batch-norm statistics, and takes the gradient of
+    :func:`~mmdl.attacks.trajectory.trajectory_objective` with respect to
+    all perturbations at once: the ``target_loss`` of the trained victim on
+    ``target_batch_size`` task-``k`` samples plus ``w_cur`` times its loss
+    on ``clean_samples`` clean task-``T`` samples (0 for ``'reckless'``).
+    The step rule and the projections are those above.
+
     Args:
         eps (float): ``L_inf`` budget in ``[0, 1]`` pixel space. Defaults
-            to 0.3.
-        mode (str): ``'unrolled'`` or ``'gradient_matching'``. Defaults to
-            ``'unrolled'``.
-        steps (int): Iterations ``I`` per batch. Defaults to 240.
+            to 0.03.
+        mode (str): ``'trajectory'``, ``'unrolled'`` or
+            ``'gradient_matching'``. Defaults to ``'trajectory'``.
+        steps (int): Iterations ``I`` per batch (``'trajectory'``: over the
+            whole task). Defaults to 8 (the per-batch modes need more,
+            e.g. 240).
         step_size (float, optional): ``alpha``. Defaults to ``4 eps / I``.
         momentum (float): ``mu``. Defaults to 1.
         unroll_steps (int): ``J`` victim steps (``'unrolled'``). Defaults
@@ -93,33 +110,69 @@ class ContinualPoisoner:
         objective (str): ``'cautious'`` or ``'reckless'`` (``'unrolled'``).
             Defaults to ``'cautious'``.
         w_cur (float): Weight of the clean task-``T`` loss of the cautious
-            objective. Defaults to 1.
+            objective. Defaults to 5.
         target_batch_size (int): Task-``k`` samples per iteration. Defaults
             to 64.
-        batch_size (int): Task-``T`` samples per batch. Defaults to 32.
+        batch_size (int): Task-``T`` samples per batch (``'trajectory'``:
+            the victim's batch size). Defaults to 32.
         poison_ratio (float): Fraction of task ``T`` poisoned, in ``(0,
             1]``. Defaults to 1.
-        seed (int): Seed of the initialisation, the poisoned subset and the
-            reference batches. Defaults to 0.
+        seed (int): Seed of the initialisation, the poisoned subset, the
+            reference batches and the simulated data orders. Defaults to 0.
+        init (str): ``'uniform'`` (``delta ~ U[-eps, eps]``) or ``'zero'``.
+            Defaults to ``'zero'``.
+        victim_optimizer (dict | VictimOptimizer, optional): The victim's
+            optimiser (``'trajectory'``; a dict as
+            :meth:`VictimOptimizer.from_config` takes). Defaults to SGD at
+            ``inner_lr``.
+        victim_epochs (int): Epochs of the simulated training
+            (``'trajectory'``). Defaults to 1.
+        target_loss (str): ``'margin'`` or ``'ce'`` (``'trajectory'``, see
+            :func:`~mmdl.attacks.trajectory.target_term`). Defaults to
+            ``'margin'``.
+        kappa (float): Margin of ``'margin'``. Defaults to 2.
+        clean_samples (int): Clean task-``T`` samples of the cautious term
+            per iteration (``'trajectory'``). Defaults to 512.
         progress (bool): Show mmengine's progress bar. Defaults to True.
     """
 
     def __init__(self,
-                 eps: float = 0.3,
-                 mode: str = 'unrolled',
-                 steps: int = 240,
+                 eps: float = 0.03,
+                 mode: str = 'trajectory',
+                 steps: int = 8,
                  step_size: Optional[float] = None,
                  momentum: float = 1.0,
                  unroll_steps: int = 3,
                  inner_lr: float = 0.05,
                  objective: str = 'cautious',
-                 w_cur: float = 1.0,
+                 w_cur: float = 5.0,
                  target_batch_size: int = 64,
                  batch_size: int = 32,
                  poison_ratio: float = 1.0,
                  seed: int = 0,
-                 progress: bool = True) -> None:
+                 progress: bool = True,
+                 init: str = 'zero',
+                 victim_optimizer: Optional[Any] = None,
+                 victim_epochs: int = 1,
+                 target_loss: str = 'margin',
+                 kappa: float = 2.0,
+                 clean_samples: int = 512) -> None:
         name = type(self).__name__
+        if init not in INITS:
+            raise ValueError(f'{name}: init={init!r} is not one of {INITS}')
+        if target_loss not in TARGET_LOSSES:
+            raise ValueError(f'{name}: target_loss={target_loss!r} is not '
+                             f'one of {TARGET_LOSSES}')
+        if kappa < 0:
+            raise ValueError(f'{name}: kappa={kappa} must be >= 0')
+        if victim_optimizer is None:
+            victim_optimizer = VictimOptimizer(type='sgd', lr=inner_lr)
+        elif isinstance(victim_optimizer, dict):
+            victim_optimizer = VictimOptimizer.from_config(victim_optimizer)
+        elif not isinstance(victim_optimizer, VictimOptimizer):
+            raise TypeError(f'{name}: victim_optimizer must be a dict or a '
+                            'VictimOptimizer, got '
+                            f'{type(victim_optimizer).__name__}')
         if not 0.0 <= eps <= 1.0:
             raise ValueError(f'{name}: eps={eps} must be in [0, 1] (pixel '
                              'space)')
@@ -130,7 +183,9 @@ class ContinualPoisoner:
                              f'of {OBJECTIVES}')
         for key, value in (('steps', steps), ('unroll_steps', unroll_steps),
                            ('target_batch_size',
-                            target_batch_size), ('batch_size', batch_size)):
+                            target_batch_size), ('batch_size', batch_size),
+                           ('victim_epochs', victim_epochs), ('clean_samples',
+                                                              clean_samples)):
             if int(value) != value or value < 1:
                 raise ValueError(f'{name}: {key}={value} must be a positive '
                                  'integer')
@@ -157,6 +212,12 @@ class ContinualPoisoner:
         self.poison_ratio = float(poison_ratio)
         self.seed = int(seed)
         self.progress = progress
+        self.init = init
+        self.victim_optimizer = victim_optimizer
+        self.victim_epochs = int(victim_epochs)
+        self.target_loss = target_loss
+        self.kappa = float(kappa)
+        self.clean_samples = int(clean_samples)
 
     def config(self) -> Dict[str, Any]:
         """The hyperparameters, as written to the manifest."""
@@ -174,7 +235,15 @@ class ContinualPoisoner:
             target_batch_size=self.target_batch_size,
             batch_size=self.batch_size,
             poison_ratio=self.poison_ratio,
-            seed=self.seed)
+            seed=self.seed,
+            init=self.init,
+            victim_optimizer=dict(
+                vars(self.victim_optimizer),
+                betas=list(self.victim_optimizer.betas)),
+            victim_epochs=self.victim_epochs,
+            target_loss=self.target_loss,
+            kappa=self.kappa,
+            clean_samples=self.clean_samples)
 
     # ------------------------------------------------------------------
     # pieces
@@ -192,6 +261,29 @@ class ContinualPoisoner:
         ``[0, 1]``, and zeroed where ``mask`` is 0."""
         delta = delta.clamp(-self.eps, self.eps)
         return ((x + delta).clamp(0.0, 1.0) - x) * mask
+
+    def initial_delta(self, x: Tensor, mask: Tensor,
+                      generator: torch.Generator) -> Tensor:
+        """The start of ``delta`` (:attr:`init`), projected."""
+        noise = torch.rand(x.shape, generator=generator, dtype=x.dtype)
+        if self.init == 'zero':
+            noise.fill_(0.5)
+        return self.project(x, (2 * noise - 1) * self.eps, mask)
+
+    def signed_step(self, x: Tensor, delta: Tensor, grad: Tensor,
+                    velocity: Tensor, mask: Tensor) -> tuple:
+        """One projected signed step with momentum on the per-sample
+        L1-normalised gradient; returns ``(delta, velocity)``."""
+        with torch.no_grad():
+            if self.momentum > 0:
+                norm = grad.abs().flatten(1).sum(1).clamp_min(1e-12)
+                velocity = self.momentum * velocity + grad / norm.view(
+                    -1, *([1] * (grad.dim() - 1)))
+                step = velocity.sign()
+            else:
+                step = grad.sign()
+            return self.project(x, delta - self.step_size * step,
+                                mask), velocity
 
     def attack_loss(self, victim: FunctionalVictim, params: Dict[str, Tensor],
                     x: Tensor, delta: Tensor, y: Tensor, task_id: int,
@@ -230,6 +322,104 @@ class ContinualPoisoner:
     # ------------------------------------------------------------------
     # generation
     # ------------------------------------------------------------------
+    def _optimise_batches(self, victim: FunctionalVictim, images: Tensor,
+                          labels: Tensor, task_id: int, target_images: Tensor,
+                          target_labels: Tensor, target_task: int,
+                          mask: Tensor, generator: torch.Generator) -> tuple:
+        """``'unrolled'`` / ``'gradient_matching'``: each batch of task
+        ``T`` optimised on its own; returns ``(delta, history,
+        evaluations)``."""
+        params = victim.initial_params()
+        num = len(images)
+        delta_all = torch.zeros_like(images)
+        batches = [(s, min(s + self.batch_size, num))
+                   for s in range(0, num, self.batch_size)
+                   if mask[s:s + self.batch_size].any()]
+        history = [0.0] * self.steps
+        evaluations = 0
+        bar = None
+        if self.progress:
+            from mmengine.utils import ProgressBar
+            bar = ProgressBar(len(batches) * self.steps)
+        num_target = len(target_images)
+        for first, last in batches:
+            x, y = images[first:last], labels[first:last]
+            m = mask[first:last].view(-1, *([1] * (x.dim() - 1)))
+            delta = self.initial_delta(x, m, generator)
+            velocity = torch.zeros_like(delta)
+            for it in range(self.steps):
+                pick = torch.randperm(
+                    num_target, generator=generator)[:self.target_batch_size]
+                target = (target_images[pick], target_labels[pick],
+                          target_task)
+                delta.requires_grad_(True)
+                loss = self.attack_loss(victim, params, x, delta, y, task_id,
+                                        target)
+                grad, = torch.autograd.grad(loss, delta)
+                evaluations += 1
+                history[it] += float(loss.detach()) / len(batches)
+                delta, velocity = self.signed_step(x, delta, grad, velocity, m)
+                if bar is not None:
+                    bar.update()
+            delta_all[first:last] = delta.detach()
+        if bar is not None:
+            bar.file.write('\n')
+            bar.file.flush()
+        return delta_all, (history if batches else []), evaluations
+
+    def _optimise_trajectory(self, victim: FunctionalVictim, images: Tensor,
+                             labels: Tensor, task_id: int,
+                             target_images: Tensor, target_labels: Tensor,
+                             target_task: int, mask: Tensor,
+                             generator: torch.Generator) -> tuple:
+        """``'trajectory'``: all perturbations optimised jointly through the
+        simulated training; returns ``(delta, history, evaluations)``."""
+        params = victim.initial_params()
+        tracker = BatchNormTracker(victim.model)
+        num, num_target = len(images), len(target_images)
+        m = mask.view(-1, *([1] * (images.dim() - 1)))
+        delta = self.initial_delta(images, m, generator)
+        velocity = torch.zeros_like(delta)
+        w_cur = self.w_cur if self.objective == 'cautious' else 0.0
+        history = []
+        bar = None
+        if self.progress:
+            from mmengine.utils import ProgressBar
+            bar = ProgressBar(self.steps)
+        for _ in range(self.steps):
+            batches = epoch_batches(num, self.batch_size, self.victim_epochs,
+                                    generator)
+            pick = torch.randperm(
+                num_target, generator=generator)[:self.target_batch_size]
+            clean = torch.randperm(
+                num, generator=generator)[:self.clean_samples]
+            delta.requires_grad_(True)
+            loss, _ = trajectory_objective(
+                victim,
+                params,
+                images,
+                delta,
+                labels,
+                task_id,
+                (target_images[pick], target_labels[pick], target_task),
+                batches,
+                self.victim_optimizer,
+                tracker,
+                clean_index=clean,
+                w_cur=w_cur,
+                target_loss=self.target_loss,
+                kappa=self.kappa)
+            grad, = torch.autograd.grad(loss, delta)
+            history.append(float(loss.detach()))
+            delta, velocity = self.signed_step(images, delta, grad, velocity,
+                                               m)
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            bar.file.write('\n')
+            bar.file.flush()
+        return delta.detach(), history, self.steps
+
     def poison(self, victim: FunctionalVictim, images: Tensor, labels: Tensor,
                task_id: int, target_images: Tensor, target_labels: Tensor,
                target_task: int) -> PoisonResult:
@@ -268,50 +458,14 @@ class ContinualPoisoner:
         indices = self.select_indices(num, generator)
         mask = torch.zeros(num, dtype=images.dtype)
         mask[indices] = 1
-        params = victim.initial_params()
-        delta_all = torch.zeros_like(images)
-        batches = [(s, min(s + self.batch_size, num))
-                   for s in range(0, num, self.batch_size)
-                   if mask[s:s + self.batch_size].any()]
-        history = [0.0] * self.steps
-        evaluations = 0
-        bar = None
-        if self.progress:
-            from mmengine.utils import ProgressBar
-            bar = ProgressBar(len(batches) * self.steps)
-        num_target = len(target_images)
-        for first, last in batches:
-            x, y = images[first:last], labels[first:last]
-            m = mask[first:last].view(-1, *([1] * (x.dim() - 1)))
-            noise = torch.rand(x.shape, generator=generator, dtype=x.dtype)
-            delta = self.project(x, (2 * noise - 1) * self.eps, m)
-            velocity = torch.zeros_like(delta)
-            for it in range(self.steps):
-                pick = torch.randperm(
-                    num_target, generator=generator)[:self.target_batch_size]
-                target = (target_images[pick], target_labels[pick],
-                          target_task)
-                delta.requires_grad_(True)
-                loss = self.attack_loss(victim, params, x, delta, y, task_id,
-                                        target)
-                grad, = torch.autograd.grad(loss, delta)
-                evaluations += 1
-                history[it] += float(loss.detach()) / len(batches)
-                with torch.no_grad():
-                    if self.momentum > 0:
-                        norm = grad.abs().flatten(1).sum(1).clamp_min(1e-12)
-                        velocity = self.momentum * velocity + grad / norm.view(
-                            -1, *([1] * (grad.dim() - 1)))
-                        step = velocity.sign()
-                    else:
-                        step = grad.sign()
-                    delta = self.project(x, delta - self.step_size * step, m)
-                if bar is not None:
-                    bar.update()
-            delta_all[first:last] = delta.detach()
-        if bar is not None:
-            bar.file.write('\n')
-            bar.file.flush()
+        if self.mode == 'trajectory':
+            delta_all, history, evaluations = self._optimise_trajectory(
+                victim, images, labels, task_id, target_images, target_labels,
+                target_task, mask, generator)
+        else:
+            delta_all, history, evaluations = self._optimise_batches(
+                victim, images, labels, task_id, target_images, target_labels,
+                target_task, mask, generator)
         # exact clean values outside the poisoned samples, [0, 1] inside
         poisoned = torch.where(
             mask.view(-1, *([1] * (images.dim() - 1))).bool(),
@@ -322,4 +476,4 @@ class ContinualPoisoner:
             indices=indices,
             gradient_evaluations=evaluations,
             seconds=time.perf_counter() - start,
-            history=history if batches else [])
+            history=history)

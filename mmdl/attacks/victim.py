@@ -231,10 +231,13 @@ class FunctionalVictim:
                params: Dict[str, Tensor],
                x: Tensor,
                task_id: int,
-               buffers: Optional[Dict[str, Tensor]] = None) -> Tensor:
-        """The logits at ``params`` (see :func:`functional_logits`)."""
+               buffers: Optional[Dict[str, Tensor]] = None,
+               train_mode: Optional[bool] = None) -> Tensor:
+        """The logits at ``params`` (see :func:`functional_logits`), in train
+        mode unless ``train_mode`` (default: the victim's) is False."""
         was_training = self.model.training
-        self.model.train(self.train_mode)
+        self.model.train(self.train_mode if train_mode is None else
+                         bool(train_mode))
         try:
             return functional_call(self._logits_call,
                                    self._state(params, buffers),

@@ -80,8 +80,8 @@ def test_poison_then_train_on_it(victim_run, tmp_path, capsys):
     capsys.readouterr()
     root = tool_main(TOOL)([
         config, checkpoint, '--target-task', '0', '--out-dir',
-        str(out), '--steps', '2', '--eps', '0.1', '--poison-ratio', '0.5',
-        '--target-samples', '32', '--no-progress'
+        str(out), '--mode', 'unrolled', '--steps', '2', '--eps', '0.1',
+        '--poison-ratio', '0.5', '--target-samples', '32', '--no-progress'
     ])
     printed = capsys.readouterr().out
     assert root == str(out)
@@ -122,6 +122,34 @@ def test_poison_then_train_on_it(victim_run, tmp_path, capsys):
     assert np.array_equal(dataset.get_data_info(5)['img'], images[5])
     assert not isinstance(
         loop.task_dataloader(1, 'train').dataset, PoisonedTaskDataset)
+
+
+def test_trajectory_mode_simulates_the_config_victim(victim_run, tmp_path,
+                                                    capsys):
+    """The default mode replays the config's optimiser, batch size and
+    epochs; its cost is one gradient per iteration."""
+    config = str(victim_run / 'ewc.py')
+    checkpoint = str(victim_run / 'ewc' / 'epoch_2.pth')
+    out = tmp_path / 'poison'
+    tool_main(TOOL)([
+        config, checkpoint, '--target-task', '1', '--out-dir',
+        str(out), '--steps', '3', '--eps', '0.05', '--target-samples', '16',
+        '--no-progress'
+    ])
+    manifest = json.loads((out / 'manifest.json').read_text())
+    attack = manifest['attack']
+    assert manifest['mode'] == 'trajectory' and attack['init'] == 'zero'
+    assert manifest['gradient_evaluations'] == 3
+    cfg = Config.fromfile(config)
+    optimizer = cfg.optim_wrapper.optimizer
+    assert attack['victim_optimizer']['type'] == optimizer.type.lower()
+    assert attack['victim_optimizer']['lr'] == optimizer.lr
+    assert attack['victim_epochs'] == cfg.train_cfg.max_epochs
+    assert attack['batch_size'] == cfg.train_dataloader.batch_size
+    assert attack['target_batch_size'] == 16
+    from mmdl.datasets.continual import load_poisoned_task
+    images, _, _ = load_poisoned_task(str(out))
+    assert len(images) == 64 and manifest['num_poisoned'] == 64
 
 
 def test_mismatched_checkpoint_refused(victim_run, tmp_path, capsys,

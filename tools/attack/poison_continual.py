@@ -77,15 +77,21 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='task T whose training data are poisoned; must be the task '
         'the run starts next when resumed from CHECKPOINT (the default)')
     parser.add_argument(
-        '--eps', type=float, default=0.3, help='L_inf budget in [0, 1]')
+        '--eps', type=float, default=0.03, help='L_inf budget in [0, 1]')
     parser.add_argument(
         '--mode',
-        choices=['unrolled', 'gradient_matching'],
-        default='unrolled')
+        choices=['trajectory', 'unrolled', 'gradient_matching'],
+        default='trajectory',
+        help="trajectory: through the victim's whole training (its "
+        'optimiser, batch size and epochs from the config); unrolled: '
+        'J SGD steps per batch; gradient_matching: 1 - cos per batch')
     parser.add_argument(
         '--objective', choices=['cautious', 'reckless'], default='cautious')
     parser.add_argument(
-        '--steps', type=int, default=240, help='iterations per batch')
+        '--steps',
+        type=int,
+        help='attack iterations (per batch in the unrolled and '
+        'gradient-matching modes; default 240, trajectory 8)')
     parser.add_argument(
         '--step-size', type=float, help='signed step (default 4 eps/steps)')
     parser.add_argument('--momentum', type=float, default=1.0)
@@ -102,7 +108,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--w-cur',
         type=float,
-        default=1.0,
+        default=5.0,
         help='weight of the clean task-T loss (cautious objective)')
     parser.add_argument(
         '--target-samples',
@@ -112,13 +118,35 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--target-batch-size',
         type=int,
-        default=64,
-        help='task-K samples per iteration')
+        help='task-K samples per iteration (default: 64, trajectory: the '
+        "whole attacker's sample)")
     parser.add_argument(
         '--batch-size',
         type=int,
         help="task-T batch size (default: the config's training batch size)")
     parser.add_argument('--poison-ratio', type=float, default=1.0)
+    parser.add_argument(
+        '--init',
+        choices=['uniform', 'zero'],
+        help='start of the perturbation (default: zero for trajectory, '
+        'uniform otherwise)')
+    parser.add_argument(
+        '--target-loss',
+        choices=['margin', 'ce'],
+        default='margin',
+        help='trajectory: the loss on the targeted task (margin: '
+        'Carlini-Wagner margin clamped at -kappa; ce: -cross-entropy)')
+    parser.add_argument('--kappa', type=float, default=2.0)
+    parser.add_argument(
+        '--clean-samples',
+        type=int,
+        default=512,
+        help='trajectory: clean task-T samples of the cautious term')
+    parser.add_argument(
+        '--victim-epochs',
+        type=int,
+        help="trajectory: simulated epochs (default: the poisoned task's "
+        'epochs in the config)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--no-progress', action='store_true', help='no progress bar')
@@ -222,9 +250,11 @@ class VictimCaptureHook(ContinualHook):
 
     def __init__(self) -> None:
         self.task: Optional[int] = None
+        self.epochs: Optional[int] = None
 
     def before_task(self, runner, task_index: int) -> None:
         self.task = task_index
+        self.epochs = int(runner.train_loop.task_epochs[task_index])
         raise _Captured()
 
 
@@ -234,8 +264,9 @@ def victim_at_next_task(cfg, checkpoint: str):
     written at a task's last epoch run first, as on any resume).
 
     Returns:
-        tuple: ``(model, hook, task)``: the unwrapped model on the CPU, the
-        run's RegularizerHook (or None) and the task about to start.
+        tuple: ``(model, hook, task, epochs)``: the unwrapped model on the
+        CPU, the run's RegularizerHook (or None), the task about to start
+        and its epochs.
 
     Raises:
         ConfigError: The checkpoint is in the middle of a task, or the
@@ -262,7 +293,7 @@ def victim_at_next_task(cfg, checkpoint: str):
         model = ContinualHook.unwrap(runner.model).cpu()
         hooks = [h for h in runner.hooks if isinstance(h, RegularizerHook)]
         runner.logger.handlers.clear()
-    return model, (hooks[0] if hooks else None), capture.task
+    return model, (hooks[0] if hooks else None), capture.task, capture.epochs
 
 
 def victim_weights(hook) -> Tuple[float, List[Tuple[Any, float]]]:
@@ -351,10 +382,22 @@ def task_arrays(template: dict, task_key: str,
     return images, labels, (list(classes) if classes is not None else None)
 
 
+def config_optimizer(cfg, task: Optional[int] = None) -> dict:
+    """The config's ``optim_wrapper.optimizer`` (empty if there is none),
+    with task ``task``'s ``train_cfg.task_cfgs`` override merged in as the
+    training loop merges it."""
+    from mmdl.engine.loops.task_optim import merge_optim_cfg
+    wrapper = dict(cfg.get('optim_wrapper') or {})
+    task_cfgs = (cfg.get('train_cfg') or {}).get('task_cfgs')
+    if task is not None and task_cfgs and task < len(task_cfgs):
+        wrapper = merge_optim_cfg(wrapper, (task_cfgs[task]
+                                            or {}).get('optim_wrapper'))
+    return dict(wrapper.get('optimizer') or {})
+
+
 def default_inner_lr(cfg) -> float:
     """The config's optimiser learning rate (0.05 if there is none)."""
-    optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer') or {}
-    return float(optimizer.get('lr', 0.05))
+    return float(config_optimizer(cfg).get('lr', 0.05))
 
 
 # ----------------------------------------------------------------------
@@ -362,7 +405,7 @@ def default_inner_lr(cfg) -> float:
 # ----------------------------------------------------------------------
 def poison(args: argparse.Namespace, errors: friendly_errors) -> str:
     """Run the attack; return the output folder."""
-    from mmdl.attacks import (FunctionalVictim, budget_levels,
+    from mmdl.attacks import (FunctionalVictim, VictimOptimizer, budget_levels,
                               images_to_tensor, quantise_poison,
                               tensor_to_float_images)
     from mmdl.datasets.continual import write_poisoned_task
@@ -377,7 +420,8 @@ def poison(args: argparse.Namespace, errors: friendly_errors) -> str:
         load_regularizer_state(hook, ckpt, args.checkpoint)
     template, task_key = dataset_template(cfg)
     completed = completed_tasks(ckpt)
-    model, hook, poison_task = victim_at_next_task(cfg, args.checkpoint)
+    model, hook, poison_task, task_epochs = victim_at_next_task(
+        cfg, args.checkpoint)
     if args.poison_task is not None and args.poison_task != poison_task:
         raise ConfigError(
             f'--poison-task {args.poison_task}: the run resumed from '
@@ -403,24 +447,47 @@ def poison(args: argparse.Namespace, errors: friendly_errors) -> str:
     dtype = next(model.parameters()).dtype
     batch_size = args.batch_size or int(
         cfg.train_dataloader.get('batch_size', 32))
-    poisoner = ATTACKS.build(
-        dict(
-            type='ContinualPoisoner',
-            eps=args.eps,
-            mode=args.mode,
-            steps=args.steps,
-            step_size=args.step_size,
-            momentum=args.momentum,
-            unroll_steps=args.unroll_steps,
-            inner_lr=(args.inner_lr
-                      if args.inner_lr is not None else default_inner_lr(cfg)),
-            objective=args.objective,
-            w_cur=args.w_cur,
-            target_batch_size=args.target_batch_size,
-            batch_size=batch_size,
-            poison_ratio=args.poison_ratio,
-            seed=args.seed,
-            progress=not args.no_progress))
+    trajectory = args.mode == 'trajectory'
+    attack = dict(
+        type='ContinualPoisoner',
+        eps=args.eps,
+        mode=args.mode,
+        steps=args.steps or (8 if trajectory else 240),
+        step_size=args.step_size,
+        momentum=args.momentum,
+        unroll_steps=args.unroll_steps,
+        inner_lr=(args.inner_lr
+                  if args.inner_lr is not None else default_inner_lr(cfg)),
+        objective=args.objective,
+        w_cur=args.w_cur,
+        target_batch_size=args.target_batch_size
+        or (count if trajectory else 64),
+        batch_size=batch_size,
+        poison_ratio=args.poison_ratio,
+        seed=args.seed,
+        progress=not args.no_progress,
+        init=args.init or ('zero' if trajectory else 'uniform'),
+        target_loss=args.target_loss,
+        kappa=args.kappa,
+        clean_samples=args.clean_samples)
+    if trajectory:
+        optimizer = config_optimizer(cfg, poison_task)
+        if cfg.get('param_scheduler'):
+            print('note: the simulated victim keeps the learning rate '
+                  'constant; the config has a param_scheduler')
+        if not optimizer:
+            raise ConfigError('optim_wrapper.optimizer: the trajectory mode '
+                              "simulates the victim's optimiser; the config "
+                              'has none')
+        try:
+            attack['victim_optimizer'] = VictimOptimizer.from_config(optimizer)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        attack['victim_epochs'] = args.victim_epochs or task_epochs
+        if attack['victim_epochs'] < 1:
+            raise ConfigError(f'train_cfg.max_epochs: task {poison_task} has '
+                              'no epochs; there is no training to poison')
+    poisoner = ATTACKS.build(attack)
     result = poisoner.poison(
         victim, images_to_tensor(images, dtype), torch.from_numpy(labels),
         poison_task, images_to_tensor(target_images[target_index], dtype),
