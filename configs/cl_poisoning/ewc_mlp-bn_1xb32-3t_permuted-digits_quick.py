@@ -2,7 +2,6 @@
 # task-incremental (one head per task), the BN MLP of the digits quick
 # configs, Adam lr 1e-3, batch 32, 3 epochs per task, EWC (weight 100).
 #   REGS=ewc SEEDS=0 BENCH=permuted-digits_quick \
-#   ATTACK_ARGS="--mode gradient_matching --steps 40" \
 #   bash tools/misc/run_cl_poisoning.sh work_dirs/cl_poisoning_quick
 # trains tasks 0-1, poisons task 2 against task 0, trains task 2 clean and
 # poisoned from the same checkpoint and writes the report.

@@ -18,8 +18,9 @@ Threat model:
   left bit-identical.
 * **Knowledge.** The model after the previous tasks (``theta*``), the
   victim's regulariser with its state and hyperparameters (e.g. the EWC
-  Fisher and anchor, the penalty weight) and the victim's learning rate;
-  a small sample of the targeted earlier task ``k`` (a few hundred
+  Fisher and anchor, the penalty weight) and the victim's training recipe
+  (optimiser, learning rate, batch size, epochs; not its data order or
+  seed); a small sample of the targeted earlier task ``k`` (a few hundred
   samples); task ``T``'s clean data.
 * **Goal.** After the victim trains on the poisoned task ``T``, task
   ``k``'s accuracy collapses, while the other earlier tasks and task ``T``

@@ -174,3 +174,50 @@ def test_checkpoint_without_regularizer_state_refused(victim_run, tmp_path,
     line = error_line(capsys, monkeypatch, victim_run / 'ewc.py', bare,
                       '--target-task', '0', '--out-dir', tmp_path / 'out')
     assert bare in line and "no 'regularizer_hook' state" in line
+
+
+def test_rescl_victim_through_its_finetuning(tmp_path, capsys):
+    """A ResCL run is attacked through its fine-tuning stage (the
+    surrogate), and trains its next task on the poisoned data."""
+    base = osp.join(REPO_ROOT, 'configs', 'rescl',
+                    'rescl_mlp-bn_1xb32-2t_permuted-digits_quick.py')
+
+    def text(extra_hooks=''):
+        return f"""
+_base_ = [{base!r}]
+model = dict(classifier=dict(backbone=dict(hidden=(16, )),
+                             head=dict(in_channels=16)))
+train_dataloader = dict(dataset=dict(indices=64))
+val_dataloader = dict(dataset=dict(indices=64))
+test_dataloader = val_dataloader
+train_cfg = dict(max_epochs=[1, 2])
+custom_hooks = [dict(type='ResCLHook', finetune_epochs=1),
+{extra_hooks}]
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval=1, max_keep_ckpts=-1))
+"""
+
+    (tmp_path / 'victim.py').write_text(text())
+    cfg = Config.fromfile(str(tmp_path / 'victim.py'))
+    cfg.train_cfg.num_tasks = 1
+    cfg.train_cfg.max_epochs = [1]
+    cfg.work_dir = str(tmp_path / 'victim')
+    from mmdl.utils.cli import build_runner
+    build_runner(cfg).train()
+    out = tmp_path / 'poison'
+    tool_main(TOOL)([
+        str(tmp_path / 'victim.py'),
+        str(tmp_path / 'victim' / 'epoch_1.pth'), '--target-task', '0',
+        '--out-dir',
+        str(out), '--steps', '2', '--eps', '0.05', '--target-samples', '16',
+        '--no-progress'
+    ])
+    manifest = json.loads((out / 'manifest.json').read_text())
+    assert manifest['victim_surrogate'] == 'rescl-finetune'
+    assert manifest['poisoned_task'] == 1
+    assert manifest['attack']['victim_epochs'] == 1  # the fine-tuning
+    assert manifest['regularizer'] is None
+    hook = ("    dict(type='TaskDataOverrideHook', datasets={1: dict("
+            f"type='PoisonedTaskDataset', data_root={str(out)!r})}}),\n")
+    runner = train(tmp_path, 'poisoned', text(hook))
+    assert runner.train_loop.completed_tasks == 2

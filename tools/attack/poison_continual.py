@@ -251,10 +251,15 @@ class VictimCaptureHook(ContinualHook):
     def __init__(self) -> None:
         self.task: Optional[int] = None
         self.epochs: Optional[int] = None
+        self.finetune_epochs: Optional[int] = None
 
     def before_task(self, runner, task_index: int) -> None:
+        from mmdl.engine.hooks import ResCLHook
         self.task = task_index
         self.epochs = int(runner.train_loop.task_epochs[task_index])
+        for hook in runner.hooks:
+            if isinstance(hook, ResCLHook):
+                self.finetune_epochs = hook.task_finetune_epochs(task_index)
         raise _Captured()
 
 
@@ -266,7 +271,8 @@ def victim_at_next_task(cfg, checkpoint: str):
     Returns:
         tuple: ``(model, hook, task, epochs)``: the unwrapped model on the
         CPU, the run's RegularizerHook (or None), the task about to start
-        and its epochs.
+        and its epochs (a ResCL run: its fine-tuning epochs, see
+        :func:`victim_network`).
 
     Raises:
         ConfigError: The checkpoint is in the middle of a task, or the
@@ -293,7 +299,35 @@ def victim_at_next_task(cfg, checkpoint: str):
         model = ContinualHook.unwrap(runner.model).cpu()
         hooks = [h for h in runner.hooks if isinstance(h, RegularizerHook)]
         runner.logger.handlers.clear()
-    return model, (hooks[0] if hooks else None), capture.task, capture.epochs
+    epochs = (capture.epochs if capture.finetune_epochs is None else
+              capture.finetune_epochs)
+    return model, (hooks[0] if hooks else None), capture.task, epochs
+
+
+def victim_network(model) -> Tuple[Any, Optional[str]]:
+    """The network the attack differentiates through, and the surrogate
+    used (None: the victim itself).
+
+    A :class:`~mmdl.models.ResCLWrapper` at the start of a task (``'target'``
+    mode, the target branches a copy of the source) is attacked through a
+    surrogate, its stage 1: the wrapped classifier in ``'target'`` mode,
+    fine-tuned on the task without a regulariser (**reconstruction**: the
+    combination stage, distilled from soft targets recorded on the
+    poisoned data, and the merge are not simulated; its weight decay is
+    left out). The earlier heads are read through the fine-tuned branches.
+
+    Raises:
+        ConfigError: A ResCL wrapper that is not in ``'target'`` mode.
+    """
+    from mmdl.models import ResCLWrapper
+    if not isinstance(model, ResCLWrapper):
+        return model, None
+    if model.mode != 'target':
+        raise ConfigError(
+            f"ResCLWrapper is in {model.mode!r} mode at the start of the "
+            "task; the attack needs the 'target' mode ResCLHook sets for "
+            'every task after the first')
+    return model.classifier, 'rescl-finetune'
 
 
 def victim_weights(hook) -> Tuple[float, List[Tuple[Any, float]]]:
@@ -443,7 +477,8 @@ def poison(args: argparse.Namespace, errors: friendly_errors) -> str:
         rng.choice(len(target_images), size=count, replace=False))
 
     task_weight, penalties = victim_weights(hook)
-    victim = FunctionalVictim(model, penalties, task_weight=task_weight)
+    network, surrogate = victim_network(model)
+    victim = FunctionalVictim(network, penalties, task_weight=task_weight)
     dtype = next(model.parameters()).dtype
     batch_size = args.batch_size or int(
         cfg.train_dataloader.get('batch_size', 32))
@@ -529,6 +564,7 @@ def poison(args: argparse.Namespace, errors: friendly_errors) -> str:
         config=osp.abspath(args.config),
         dataset=template.get('type'),
         regularizer_hook=None if hook is None else type(hook).__name__,
+        victim_surrogate=surrogate,
         regularizer=None
         if regularizer is None else type(regularizer).__name__,
         penalty_weight=None

@@ -4,13 +4,18 @@
 #   1. train tasks 0 and 1 of configs/cl_poisoning/<reg>_*_<BENCH>.py
 #      (train_cfg.num_tasks=2; the model has its 3 heads);
 #   2. tools/attack/poison_continual.py on that checkpoint: poison task 2
-#      against task TARGET (ATTACK_ARGS, e.g. "--mode unrolled --eps 0.1");
+#      against task TARGET (the tool's defaults, or ATTACK_ARGS, e.g.
+#      "--eps 0.1" or "--mode gradient_matching --steps 40");
 #   3. train task 2 from the same checkpoint, clean and poisoned (the
 #      poisoned run: one TaskDataOverrideHook entry naming the written
 #      dataset);
 # then tools/attack/poison_report.py over everything (JSON, PNG, table).
 # Usage: [REGS="ewc si"] [SEEDS="0 1 2"] [BENCH=permuted-fashion-mnist] \
-#        [ATTACK_ARGS="..."] [THREADS=2] bash tools/misc/run_cl_poisoning.sh [ROOT]
+#        [ATTACK_ARGS="..."] [THREADS=2] \
+#        [BASE_OPTIONS="train_cfg.num_tasks=2"] \
+#        bash tools/misc/run_cl_poisoning.sh [ROOT]
+# (BASE_OPTIONS: the --cfg-options of step 1, e.g. with per-task epochs
+# "train_cfg.num_tasks=2 train_cfg.max_epochs=[5,10]")
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=${1:-work_dirs/cl_poisoning}
@@ -21,6 +26,8 @@ BENCH=${BENCH:-permuted-fashion-mnist}
 TARGET=${TARGET:-0}
 THREADS=${THREADS:-2}
 ATTACK_ARGS=${ATTACK_ARGS:-}
+BASE_OPTIONS=${BASE_OPTIONS:-train_cfg.num_tasks=2}
+read -r -a BASE_OPTS <<< "$BASE_OPTIONS"  # split on spaces, no globbing
 export OMP_NUM_THREADS=$THREADS
 mkdir -p "$ROOT"
 
@@ -33,7 +40,7 @@ for seed in $SEEDS; do
         if [ ! -f "$work/base/continual_metrics.json" ]; then
             $PY tools/train.py "$cfg" --work-dir "$work/base" \
                 --threads "$THREADS" --cfg-options randomness.seed="$seed" \
-                train_cfg.num_tasks=2 > "$work/base.log" 2>&1
+                "${BASE_OPTS[@]}" > "$work/base.log" 2>&1
         fi
         ckpt=$(ls "$work"/base/epoch_*.pth | sort -V | tail -1)
         if [ ! -f "$work/poison/manifest.json" ]; then
