@@ -8,7 +8,7 @@ generation procedure is not published; the threat model is in
 """
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -133,6 +133,10 @@ class ContinualPoisoner:
         kappa (float): Margin of ``'margin'``. Defaults to 2.
         clean_samples (int): Clean task-``T`` samples of the cautious term
             per iteration (``'trajectory'``). Defaults to 512.
+        w_keep (float): Weight of the cross-entropy on samples of other
+            earlier tasks, when :meth:`poison` gets them (``'trajectory'``;
+            an attacker stronger than the default threat model). Defaults
+            to 1.
         progress (bool): Show mmengine's progress bar. Defaults to True.
     """
 
@@ -156,7 +160,8 @@ class ContinualPoisoner:
                  victim_epochs: int = 1,
                  target_loss: str = 'margin',
                  kappa: float = 2.0,
-                 clean_samples: int = 512) -> None:
+                 clean_samples: int = 512,
+                 w_keep: float = 1.0) -> None:
         name = type(self).__name__
         if init not in INITS:
             raise ValueError(f'{name}: init={init!r} is not one of {INITS}')
@@ -218,6 +223,7 @@ class ContinualPoisoner:
         self.target_loss = target_loss
         self.kappa = float(kappa)
         self.clean_samples = int(clean_samples)
+        self.w_keep = float(w_keep)
 
     def config(self) -> Dict[str, Any]:
         """The hyperparameters, as written to the manifest."""
@@ -243,7 +249,8 @@ class ContinualPoisoner:
             victim_epochs=self.victim_epochs,
             target_loss=self.target_loss,
             kappa=self.kappa,
-            clean_samples=self.clean_samples)
+            clean_samples=self.clean_samples,
+            w_keep=self.w_keep)
 
     # ------------------------------------------------------------------
     # pieces
@@ -367,11 +374,19 @@ class ContinualPoisoner:
             bar.file.flush()
         return delta_all, (history if batches else []), evaluations
 
-    def _optimise_trajectory(self, victim: FunctionalVictim, images: Tensor,
-                             labels: Tensor, task_id: int,
-                             target_images: Tensor, target_labels: Tensor,
-                             target_task: int, mask: Tensor,
-                             generator: torch.Generator) -> tuple:
+    def _optimise_trajectory(
+        self,
+        victim: FunctionalVictim,
+        images: Tensor,
+        labels: Tensor,
+        task_id: int,
+        target_images: Tensor,
+        target_labels: Tensor,
+        target_task: int,
+        mask: Tensor,
+        generator: torch.Generator,
+        keep: Sequence[Tuple[Tensor, Tensor, int]] = ()
+    ) -> tuple:
         """``'trajectory'``: all perturbations optimised jointly through the
         simulated training; returns ``(delta, history, evaluations)``."""
         params = victim.initial_params()
@@ -408,7 +423,9 @@ class ContinualPoisoner:
                 clean_index=clean,
                 w_cur=w_cur,
                 target_loss=self.target_loss,
-                kappa=self.kappa)
+                kappa=self.kappa,
+                keep=keep,
+                w_keep=self.w_keep)
             grad, = torch.autograd.grad(loss, delta)
             history.append(float(loss.detach()))
             delta, velocity = self.signed_step(images, delta, grad, velocity,
@@ -420,9 +437,17 @@ class ContinualPoisoner:
             bar.file.flush()
         return delta.detach(), history, self.steps
 
-    def poison(self, victim: FunctionalVictim, images: Tensor, labels: Tensor,
-               task_id: int, target_images: Tensor, target_labels: Tensor,
-               target_task: int) -> PoisonResult:
+    def poison(
+        self,
+        victim: FunctionalVictim,
+        images: Tensor,
+        labels: Tensor,
+        task_id: int,
+        target_images: Tensor,
+        target_labels: Tensor,
+        target_task: int,
+        keep: Sequence[Tuple[Tensor, Tensor, int]] = ()
+    ) -> PoisonResult:
         """Generate the poisoned task-``T`` images.
 
         Args:
@@ -436,6 +461,9 @@ class ContinualPoisoner:
                 ``[0, 1]``.
             target_labels (Tensor): Its labels.
             target_task (int): ``k``.
+            keep (Sequence[tuple]): ``(images, labels, task)`` samples of
+                other earlier tasks whose accuracy the attack keeps
+                (``'trajectory'`` only; see ``w_keep``). Defaults to none.
 
         Returns:
             PoisonResult: The poisoned images and the attack cost.
@@ -458,10 +486,13 @@ class ContinualPoisoner:
         indices = self.select_indices(num, generator)
         mask = torch.zeros(num, dtype=images.dtype)
         mask[indices] = 1
+        if keep and self.mode != 'trajectory':
+            raise ValueError(f'{name}: samples of other tasks to keep need '
+                             f"mode='trajectory', not {self.mode!r}")
         if self.mode == 'trajectory':
             delta_all, history, evaluations = self._optimise_trajectory(
                 victim, images, labels, task_id, target_images, target_labels,
-                target_task, mask, generator)
+                target_task, mask, generator, keep)
         else:
             delta_all, history, evaluations = self._optimise_batches(
                 victim, images, labels, task_id, target_images, target_labels,

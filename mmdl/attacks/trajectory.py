@@ -356,12 +356,16 @@ def trajectory_objective(victim: FunctionalVictim,
                          clean_index: Optional[Tensor] = None,
                          w_cur: float = 1.0,
                          target_loss: str = 'margin',
-                         kappa: float = 2.0) -> Tuple[Tensor, Tensor]:
+                         kappa: float = 2.0,
+                         keep: Sequence[Tuple[Tensor, Tensor, int]] = (),
+                         w_keep: float = 1.0) -> Tuple[Tensor, Tensor]:
     """The attack loss of the simulated training (module docstring):
     :func:`target_term` of the trained victim on the attacker's task-``k``
     sample plus ``w_cur`` times its cross-entropy on clean task-``T``
-    samples ``clean_index`` (the "cautious" term), both in eval mode with
-    the tracked batch-norm statistics.
+    samples ``clean_index`` (the "cautious" term) plus ``w_keep`` times its
+    mean cross-entropy on samples ``keep`` (``(x, y, task)``) of other
+    earlier tasks, when the attacker has them, all in eval mode with the
+    tracked batch-norm statistics.
 
     Returns:
         tuple[Tensor, Tensor]: The objective and the target term alone.
@@ -381,6 +385,11 @@ def trajectory_objective(victim: FunctionalVictim,
                 theta, images[clean_index], task_id, train_mode=False)
             loss = loss + w_cur * torch.nn.functional.cross_entropy(
                 clean, labels[clean_index])
+        if w_keep and keep:
+            loss = loss + w_keep * sum(
+                torch.nn.functional.cross_entropy(
+                    victim.logits(theta, x, task, train_mode=False), y)
+                for x, y, task in keep) / len(keep)
     return loss, attack.detach()
 
 

@@ -236,8 +236,8 @@ class FunctionalVictim:
         """The logits at ``params`` (see :func:`functional_logits`), in train
         mode unless ``train_mode`` (default: the victim's) is False."""
         was_training = self.model.training
-        self.model.train(self.train_mode if train_mode is None else
-                         bool(train_mode))
+        self.model.train(
+            self.train_mode if train_mode is None else bool(train_mode))
         try:
             return functional_call(self._logits_call,
                                    self._state(params, buffers),

@@ -203,3 +203,64 @@ def test_trajectory_attack_lowers_the_target_accuracy():
 
     assert target_accuracy(x) > 0.6
     assert target_accuracy(result.images) < target_accuracy(x) - 0.3
+
+
+def test_keep_term_adds_the_other_tasks_loss():
+    """With samples of another task to keep, the objective grows by w_keep
+    times their cross-entropy on the trained victim (the same data order),
+    and the per-batch modes refuse them."""
+    model = tiny_model(hidden=6, norm=BN)
+    _, _, x, y, tx, ty = poison_inputs(num=12, target=8)
+    victim = FunctionalVictim(model)
+    tracker = BatchNormTracker(model)
+    batches = epoch_batches(12, 6, 1, torch.Generator().manual_seed(0))
+    optimizer = VictimOptimizer(type='sgd', lr=0.1)
+    delta = torch.zeros_like(x)
+    kx, ky = tx[:5], ty[:5]
+
+    def objective(keep):
+        return float(
+            trajectory_objective(
+                victim,
+                victim.initial_params(),
+                x,
+                delta,
+                y,
+                2, (tx, ty, 0),
+                batches,
+                optimizer,
+                tracker,
+                keep=keep,
+                w_keep=0.5)[0].detach())
+
+    without = objective(())
+    tracker.reset()
+    theta = simulate_training(
+        victim,
+        victim.initial_params(),
+        x,
+        y,
+        2,
+        batches,
+        optimizer,
+        tracker,
+        create_graph=False)
+    with torch.no_grad(), tracker.evaluating():
+        ce = F.cross_entropy(victim.logits(theta, kx, 1, train_mode=False),
+                             ky)
+    assert objective([(kx, ky, 1)]) == pytest.approx(
+        without + 0.5 * float(ce), rel=1e-5)
+    with pytest.raises(ValueError, match='trajectory'):
+        ContinualPoisoner(mode='unrolled', progress=False).poison(
+            victim, x, y, 2, tx, ty, 0, keep=[(kx, ky, 1)])
+    # the generator passes them on: the same seed, a different poison
+    poisoner = ContinualPoisoner(
+        eps=0.1,
+        steps=2,
+        batch_size=6,
+        victim_optimizer=dict(type='SGD', lr=0.1),
+        w_keep=50.0,
+        progress=False)
+    plain = poisoner.poison(victim, x, y, 2, tx, ty, 0)
+    kept = poisoner.poison(victim, x, y, 2, tx, ty, 0, keep=[(kx, ky, 1)])
+    assert not torch.equal(plain.images, kept.images)

@@ -134,7 +134,7 @@ def test_trajectory_mode_simulates_the_config_victim(victim_run, tmp_path,
     tool_main(TOOL)([
         config, checkpoint, '--target-task', '1', '--out-dir',
         str(out), '--steps', '3', '--eps', '0.05', '--target-samples', '16',
-        '--no-progress'
+        '--keep-samples', '8', '--no-progress'
     ])
     manifest = json.loads((out / 'manifest.json').read_text())
     attack = manifest['attack']
@@ -147,6 +147,7 @@ def test_trajectory_mode_simulates_the_config_victim(victim_run, tmp_path,
     assert attack['victim_epochs'] == cfg.train_cfg.max_epochs
     assert attack['batch_size'] == cfg.train_dataloader.batch_size
     assert attack['target_batch_size'] == 16
+    assert manifest['keep_samples'] == {'0': 8}  # the other earlier task
     from mmdl.datasets.continual import load_poisoned_task
     images, _, _ = load_poisoned_task(str(out))
     assert len(images) == 64 and manifest['num_poisoned'] == 64

@@ -138,6 +138,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'Carlini-Wagner margin clamped at -kappa; ce: -cross-entropy)')
     parser.add_argument('--kappa', type=float, default=2.0)
     parser.add_argument(
+        '--keep-samples',
+        type=int,
+        default=0,
+        help='trajectory: a sample of this size of every other earlier '
+        'task, whose loss the attack keeps low (a stronger attacker than '
+        'the default threat model; 0: none)')
+    parser.add_argument(
+        '--w-keep',
+        type=float,
+        default=1.0,
+        help='weight of the other tasks\' loss (--keep-samples)')
+    parser.add_argument(
         '--clean-samples',
         type=int,
         default=512,
@@ -299,8 +311,9 @@ def victim_at_next_task(cfg, checkpoint: str):
         model = ContinualHook.unwrap(runner.model).cpu()
         hooks = [h for h in runner.hooks if isinstance(h, RegularizerHook)]
         runner.logger.handlers.clear()
-    epochs = (capture.epochs if capture.finetune_epochs is None else
-              capture.finetune_epochs)
+    epochs = (
+        capture.epochs
+        if capture.finetune_epochs is None else capture.finetune_epochs)
     return model, (hooks[0] if hooks else None), capture.task, epochs
 
 
@@ -476,6 +489,26 @@ def poison(args: argparse.Namespace, errors: friendly_errors) -> str:
     target_index = np.sort(
         rng.choice(len(target_images), size=count, replace=False))
 
+    if args.keep_samples < 0:
+        raise ConfigError(f'--keep-samples {args.keep_samples}: expected 0 '
+                          'or a positive number')
+    if args.keep_samples and args.mode != 'trajectory':
+        raise ConfigError('--keep-samples: only the trajectory mode keeps '
+                          'other tasks')
+    keep, keep_counts = [], {}
+    for task in range(poison_task):
+        if task == target_task or not args.keep_samples:
+            continue
+        task_images, task_labels, _ = task_arrays(template, task_key, task)
+        pick = np.sort(
+            rng.choice(
+                len(task_images),
+                size=min(args.keep_samples, len(task_images)),
+                replace=False))
+        keep.append((images_to_tensor(task_images[pick],
+                                      next(model.parameters()).dtype),
+                     torch.from_numpy(task_labels[pick]), task))
+        keep_counts[task] = len(pick)
     task_weight, penalties = victim_weights(hook)
     network, surrogate = victim_network(model)
     victim = FunctionalVictim(network, penalties, task_weight=task_weight)
@@ -504,7 +537,8 @@ def poison(args: argparse.Namespace, errors: friendly_errors) -> str:
         init=args.init or ('zero' if trajectory else 'uniform'),
         target_loss=args.target_loss,
         kappa=args.kappa,
-        clean_samples=args.clean_samples)
+        clean_samples=args.clean_samples,
+        w_keep=args.w_keep)
     if trajectory:
         optimizer = config_optimizer(cfg, poison_task)
         if cfg.get('param_scheduler'):
@@ -526,7 +560,7 @@ def poison(args: argparse.Namespace, errors: friendly_errors) -> str:
     result = poisoner.poison(
         victim, images_to_tensor(images, dtype), torch.from_numpy(labels),
         poison_task, images_to_tensor(target_images[target_index], dtype),
-        torch.from_numpy(target_labels[target_index]), target_task)
+        torch.from_numpy(target_labels[target_index]), target_task, keep)
 
     mask = np.zeros(len(images), dtype=bool)
     mask[result.indices.numpy()] = True
@@ -552,6 +586,7 @@ def poison(args: argparse.Namespace, errors: friendly_errors) -> str:
         poisoned_indices=[int(i) for i in result.indices],
         max_abs_change_levels=int(change.max()),
         target_samples=int(count),
+        keep_samples=keep_counts,
         attack=poisoner.config(),
         attack_seconds=round(result.seconds, 3),
         gradient_evaluations=result.gradient_evaluations,
