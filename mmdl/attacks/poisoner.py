@@ -59,7 +59,8 @@ class ContinualPoisoner:
     ``delta`` of every poisoned sample is optimised by signed gradient
     steps (MI-FGSM style):
 
-    1. ``delta ~ U[-eps, eps]`` (seeded), projected;
+    1. ``delta = 0`` (``init='zero'``) or ``delta ~ U[-eps, eps]``
+       (``'uniform'``, seeded), projected;
     2. ``steps`` iterations: the attack objective (``mode``) on the batch,
        with a fresh task-``k`` reference batch of ``target_batch_size``
        drawn from the attacker's sample each iteration; its gradient
@@ -69,7 +70,8 @@ class ContinualPoisoner:
     3. projection after every step onto ``||delta||_inf <= eps`` and
        ``x + delta in [0, 1]``; unpoisoned samples keep ``delta = 0``.
 
-    Task-``T`` data are processed in batches of ``batch_size`` in dataset
+    In the per-batch modes (``'unrolled'``, ``'gradient_matching'``),
+    task-``T`` data are processed in batches of ``batch_size`` in dataset
     order (each batch optimised on its own, vectorised over the batch);
     batches without a poisoned sample are skipped. The poisoned samples
     are a seeded random ``round(poison_ratio * N)`` of the ``N``; clean

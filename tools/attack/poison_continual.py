@@ -19,6 +19,11 @@ sample of task ``K`` from the config's training dataloader template, runs
 in :mod:`mmdl.datasets.continual.poisoned`) to ``--out-dir``. It prints
 the ``TaskDataOverrideHook`` entry that trains task ``T`` on it.
 
+The default ``--mode trajectory`` replays the victim's whole training of
+task ``T``: the config's optimiser (with the task's ``train_cfg.task_cfgs``
+override), its training batch size and the task's epochs (a ResCL run:
+its fine-tuning stage, see :func:`victim_network`).
+
 Example (3 permuted-digits tasks, poison task 2 against task 0)::
 
     CFG=configs/xkfac/ewc_mlp-bn_1xb32-3t_permuted-digits_quick.py
