@@ -331,6 +331,19 @@ class ContinualPoisoner:
     # ------------------------------------------------------------------
     # generation
     # ------------------------------------------------------------------
+    def _progress_bar(self, total: int):
+        """mmengine's progress bar over ``total`` updates, or None."""
+        if not self.progress:
+            return None
+        from mmengine.utils import ProgressBar
+        return ProgressBar(total)
+
+    @staticmethod
+    def _end_progress(bar) -> None:
+        if bar is not None:
+            bar.file.write('\n')
+            bar.file.flush()
+
     def _optimise_batches(self, victim: FunctionalVictim, images: Tensor,
                           labels: Tensor, task_id: int, target_images: Tensor,
                           target_labels: Tensor, target_task: int,
@@ -346,10 +359,7 @@ class ContinualPoisoner:
                    if mask[s:s + self.batch_size].any()]
         history = [0.0] * self.steps
         evaluations = 0
-        bar = None
-        if self.progress:
-            from mmengine.utils import ProgressBar
-            bar = ProgressBar(len(batches) * self.steps)
+        bar = self._progress_bar(len(batches) * self.steps)
         num_target = len(target_images)
         for first, last in batches:
             x, y = images[first:last], labels[first:last]
@@ -371,9 +381,7 @@ class ContinualPoisoner:
                 if bar is not None:
                     bar.update()
             delta_all[first:last] = delta.detach()
-        if bar is not None:
-            bar.file.write('\n')
-            bar.file.flush()
+        self._end_progress(bar)
         return delta_all, (history if batches else []), evaluations
 
     def _optimise_trajectory(
@@ -399,10 +407,7 @@ class ContinualPoisoner:
         velocity = torch.zeros_like(delta)
         w_cur = self.w_cur if self.objective == 'cautious' else 0.0
         history = []
-        bar = None
-        if self.progress:
-            from mmengine.utils import ProgressBar
-            bar = ProgressBar(self.steps)
+        bar = self._progress_bar(self.steps)
         for _ in range(self.steps):
             batches = epoch_batches(num, self.batch_size, self.victim_epochs,
                                     generator)
@@ -411,7 +416,7 @@ class ContinualPoisoner:
             clean = torch.randperm(
                 num, generator=generator)[:self.clean_samples]
             delta.requires_grad_(True)
-            loss, _ = trajectory_objective(
+            loss = trajectory_objective(
                 victim,
                 params,
                 images,
@@ -434,9 +439,7 @@ class ContinualPoisoner:
                                                m)
             if bar is not None:
                 bar.update()
-        if bar is not None:
-            bar.file.write('\n')
-            bar.file.flush()
+        self._end_progress(bar)
         return delta.detach(), history, self.steps
 
     def poison(

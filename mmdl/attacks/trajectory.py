@@ -16,7 +16,7 @@ tracked differentiably (:class:`BatchNormTracker`): the final model is
 evaluated in eval mode, with the statistics the poisoned data leave
 behind, as the victim is tested.
 """
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -358,7 +358,7 @@ def trajectory_objective(victim: FunctionalVictim,
                          target_loss: str = 'margin',
                          kappa: float = 2.0,
                          keep: Sequence[Tuple[Tensor, Tensor, int]] = (),
-                         w_keep: float = 1.0) -> Tuple[Tensor, Tensor]:
+                         w_keep: float = 1.0) -> Tensor:
     """The attack loss of the simulated training (module docstring):
     :func:`target_term` of the trained victim on the attacker's task-``k``
     sample plus ``w_cur`` times its cross-entropy on clean task-``T``
@@ -368,18 +368,17 @@ def trajectory_objective(victim: FunctionalVictim,
     tracked batch-norm statistics.
 
     Returns:
-        tuple[Tensor, Tensor]: The objective and the target term alone.
+        Tensor: The scalar objective.
     """
     if tracker is not None:
         tracker.reset()
     theta = simulate_training(victim, params, images + delta, labels, task_id,
                               batches, optimizer, tracker)
     target_x, target_y, target_task = target
-    with (tracker.evaluating() if tracker is not None else _nothing()):
-        attack = target_term(
+    with (tracker.evaluating() if tracker is not None else nullcontext()):
+        loss = target_term(
             victim.logits(theta, target_x, target_task, train_mode=False),
             target_y, target_loss, kappa)
-        loss = attack
         if w_cur and clean_index is not None and len(clean_index):
             clean = victim.logits(
                 theta, images[clean_index], task_id, train_mode=False)
@@ -390,9 +389,4 @@ def trajectory_objective(victim: FunctionalVictim,
                 torch.nn.functional.cross_entropy(
                     victim.logits(theta, x, task, train_mode=False), y)
                 for x, y, task in keep) / len(keep)
-    return loss, attack.detach()
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
+    return loss

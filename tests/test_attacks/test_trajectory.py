@@ -10,8 +10,7 @@ from test_continual_poisoner import poison_inputs, tiny_model
 
 from mmdl.attacks import (BatchNormTracker, ContinualPoisoner,
                           FunctionalVictim, VictimOptimizer, epoch_batches,
-                          simulate_training, target_term,
-                          trajectory_objective)
+                          simulate_training, target_term, trajectory_objective)
 from mmdl.continual.regularizers import L2Regularizer
 
 BN = dict(type='BN1d')
@@ -48,11 +47,12 @@ def test_simulation_matches_torch_training(optimizer):
                         y[index]).backward()
         torch_opt.step()
 
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     victim = FunctionalVictim(model)
     tracker = BatchNormTracker(model)
-    theta = simulate_training(victim, victim.initial_params(), x, y, 2,
-                              batches, VictimOptimizer.from_config(optimizer),
-                              tracker)
+    theta = simulate_training(victim, victim.initial_params(), x,
+                              y, 2, batches,
+                              VictimOptimizer.from_config(optimizer), tracker)
     for name, p in reference.named_parameters():
         assert torch.allclose(theta[name], p, atol=1e-10), name
     for name, layer in reference.named_modules():
@@ -64,9 +64,10 @@ def test_simulation_matches_torch_training(optimizer):
     with tracker.evaluating():
         logits = victim.logits(theta, tx, 0, train_mode=False)
     assert torch.allclose(logits, reference_logits(reference, tx), atol=1e-10)
-    # the model itself is untouched
-    for name, p in model.named_parameters():
-        assert not torch.equal(p, reference.state_dict()[name]), name
+    # the model itself is untouched: parameters and running statistics
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, before[name]), name
+        assert not torch.equal(value, reference.state_dict()[name]), name
 
 
 def test_trajectory_gradient_matches_finite_differences():
@@ -104,7 +105,7 @@ def test_trajectory_gradient_matches_finite_differences():
             tracker,
             clean_index=clean,
             w_cur=0.7,
-            target_loss='ce')[0]
+            target_loss='ce')
 
     delta = (0.05 * torch.randn_like(x)).requires_grad_()
     grad, = torch.autograd.grad(objective(delta), delta)
@@ -127,10 +128,11 @@ def test_margin_target_term_brute_force():
     for row, label in zip(logits.tolist(), labels.tolist()):
         best_other = max(v for j, v in enumerate(row) if j != label)
         total += max(row[label] - best_other, -1.5)
-    assert float(target_term(logits, labels, 'margin',
-                             1.5)) == pytest.approx(total / 7, rel=1e-6)
-    assert float(target_term(logits, labels, 'ce')) == pytest.approx(
-        -float(F.cross_entropy(logits, labels)))
+    assert float(target_term(logits, labels, 'margin', 1.5)) == pytest.approx(
+        total / 7, rel=1e-6)
+    assert float(target_term(
+        logits, labels,
+        'ce')) == pytest.approx(-float(F.cross_entropy(logits, labels)))
     with pytest.raises(ValueError, match='target_loss'):
         target_term(logits, labels, 'nope')
 
@@ -231,7 +233,7 @@ def test_keep_term_adds_the_other_tasks_loss():
                 optimizer,
                 tracker,
                 keep=keep,
-                w_keep=0.5)[0].detach())
+                w_keep=0.5).detach())
 
     without = objective(())
     tracker.reset()
@@ -246,13 +248,13 @@ def test_keep_term_adds_the_other_tasks_loss():
         tracker,
         create_graph=False)
     with torch.no_grad(), tracker.evaluating():
-        ce = F.cross_entropy(victim.logits(theta, kx, 1, train_mode=False),
-                             ky)
+        ce = F.cross_entropy(victim.logits(theta, kx, 1, train_mode=False), ky)
     assert objective([(kx, ky, 1)]) == pytest.approx(
         without + 0.5 * float(ce), rel=1e-5)
     with pytest.raises(ValueError, match='trajectory'):
-        ContinualPoisoner(mode='unrolled', progress=False).poison(
-            victim, x, y, 2, tx, ty, 0, keep=[(kx, ky, 1)])
+        ContinualPoisoner(
+            mode='unrolled', progress=False).poison(
+                victim, x, y, 2, tx, ty, 0, keep=[(kx, ky, 1)])
     # the generator passes them on: the same seed, a different poison
     poisoner = ContinualPoisoner(
         eps=0.1,

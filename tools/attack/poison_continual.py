@@ -500,6 +500,7 @@ def poison(args: argparse.Namespace, errors: friendly_errors) -> str:
     if args.keep_samples and args.mode != 'trajectory':
         raise ConfigError('--keep-samples: only the trajectory mode keeps '
                           'other tasks')
+    dtype = next(model.parameters()).dtype
     keep, keep_counts = [], {}
     for task in range(poison_task):
         if task == target_task or not args.keep_samples:
@@ -510,14 +511,12 @@ def poison(args: argparse.Namespace, errors: friendly_errors) -> str:
                 len(task_images),
                 size=min(args.keep_samples, len(task_images)),
                 replace=False))
-        keep.append((images_to_tensor(task_images[pick],
-                                      next(model.parameters()).dtype),
+        keep.append((images_to_tensor(task_images[pick], dtype),
                      torch.from_numpy(task_labels[pick]), task))
         keep_counts[task] = len(pick)
     task_weight, penalties = victim_weights(hook)
     network, surrogate = victim_network(model)
     victim = FunctionalVictim(network, penalties, task_weight=task_weight)
-    dtype = next(model.parameters()).dtype
     batch_size = args.batch_size or int(
         cfg.train_dataloader.get('batch_size', 32))
     trajectory = args.mode == 'trajectory'
